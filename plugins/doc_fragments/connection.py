@@ -1,0 +1,90 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) mailsec.mimecast contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # Connection options shared by every module of the mailsec.mimecast.mimecast action group.
+    DOCUMENTATION = r'''
+options:
+  base_url:
+    description:
+      - The Mimecast API host of the tenant, for example V(https://api.services.mimecast.com)
+        (global, API 2.0), V(https://us-api.services.mimecast.com) or
+        V(https://uk-api.services.mimecast.com).
+      - Plain C(http://) is refused except to a loopback address (the local sandbox tenant).
+      - If not set, the environment variable E(MIMECAST_BASE_URL) is used.
+    type: str
+    default: https://api.services.mimecast.com
+  client_id:
+    description:
+      - Client ID of the API 2.0 application (Integrations Hub).
+      - If not set, the environment variable E(MIMECAST_CLIENT_ID) is used.
+    type: str
+  client_secret:
+    description:
+      - Client secret of the API 2.0 application. Never logged.
+      - If not set, the environment variable E(MIMECAST_CLIENT_SECRET) is used.
+    type: str
+  app_id:
+    description:
+      - Legacy API 1.0 application ID, used with O(app_key), O(access_key) and O(secret_key)
+        when O(client_id) is not set. API 1.0 reaches only classic C(/api/) paths, so modules
+        that need API 2.0 endpoints fail with a clear message in this mode.
+      - If not set, the environment variable E(MIMECAST_APP_ID) is used.
+    type: str
+  app_key:
+    description:
+      - Legacy API 1.0 application key. Never logged.
+      - If not set, the environment variable E(MIMECAST_APP_KEY) is used.
+    type: str
+  access_key:
+    description:
+      - Legacy API 1.0 access key. Never logged.
+      - If not set, the environment variable E(MIMECAST_ACCESS_KEY) is used.
+    type: str
+  secret_key:
+    description:
+      - Legacy API 1.0 secret key (base64, as Mimecast shows it). Never logged.
+      - If not set, the environment variable E(MIMECAST_SECRET_KEY) is used.
+    type: str
+  timeout:
+    description:
+      - Seconds to wait for Mimecast to connect and to answer one request. Large tenants
+        answer list calls slowly; the httpx default of 5 seconds is too short.
+      - If not set, the environment variable E(MIMECAST_TIMEOUT) is used.
+    type: float
+    default: 30
+  validate_certs:
+    description:
+      - Verify the TLS certificate of O(base_url). Only turn off against a test server.
+      - If not set, the environment variable E(MIMECAST_VALIDATE_CERTS) is used.
+    type: bool
+    default: true
+  rate_limit_max_wait:
+    description:
+      - The most seconds one task waits in total for Mimecast's rate limit. On HTTP 429 the
+        module waits the X-RateLimit-Reset time Mimecast sends and retries (the call was not
+        executed); past this bound the task fails and says so.
+      - If not set, the environment variable E(MIMECAST_RATE_LIMIT_MAX_WAIT) is used.
+    type: float
+    default: 60
+  max_retries:
+    description:
+      - How often a read is retried after a server error (HTTP 5xx) or a connection error,
+        with a warning each time. Writes are never retried blindly; re-running the task is
+        safe because it reads the current state first.
+      - If not set, the environment variable E(MIMECAST_MAX_RETRIES) is used.
+    type: int
+    default: 3
+requirements:
+  - httpx
+notes:
+  - Mimecast counts API calls per application. The modules read each list once per task
+    and write only real differences; with many tenants or forks, use C(throttle) or fewer
+    forks if tasks keep waiting for the rate limit.
+  - Every module returns RV(api_calls), the number of calls the task made.
+'''

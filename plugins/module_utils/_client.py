@@ -1,0 +1,550 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) mailsec.mimecast contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module_utils file is PRIVATE to mailsec.mimecast: it may change in any release.
+# Do not import it from other collections.
+
+"""One HTTP client for every Mimecast call the collection makes.
+
+* API 2.0: OAuth2 client credentials against ``{base_url}/oauth/token``; one token
+  per client object (one per task); refreshed once when an API call answers 401.
+* API 1.0 (legacy): HMAC-SHA1 request signing, for the classic ``/api/...`` paths only.
+* Classic envelope (``meta``/``data``/``fail``) with ``meta.pagination.next`` paging,
+  and REST collections with cursor paging.
+* 429: waits ``X-RateLimit-Reset`` milliseconds (the call was not executed), bounded
+  by ``rate_limit_max_wait`` seconds in total, then retries any verb.
+* 5xx and connection errors: retried only for reads, with a warning each time.
+* A 200 whose ``fail`` array is not empty is an error carrying Mimecast's code.
+* Counts every call: ``api_calls`` = {"read", "write", "auth", "total"}.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import json
+import time
+import traceback
+import uuid
+from email.utils import formatdate
+from urllib.parse import urlsplit
+
+try:
+    import httpx
+except ImportError:  # pragma: no cover - exercised by the sanity import test
+    HTTPX_IMPORT_ERROR = traceback.format_exc()
+    httpx = None
+else:
+    HTTPX_IMPORT_ERROR = None
+
+from ansible_collections.mailsec.mimecast.plugins.module_utils._version import COLLECTION_VERSION
+
+TOKEN_PATH = "/oauth/token"
+# Refresh a token this many seconds before Mimecast says it expires.
+TOKEN_EARLY_REFRESH = 60
+REST_PAGE_SIZE = 100
+# Keys under which Mimecast's REST lists have been seen to return their items
+# (research/mimecast-api.md 2.2: UNCERTAIN, so both are accepted and anything else fails).
+REST_LIST_KEYS = ("definitions", "policies")
+# Where REST lists have been seen to carry the next-page cursor (research 2.2: UNCERTAIN).
+REST_NEXT_KEYS = (
+    ("nextPageToken",),
+    ("nextPage",),
+    ("pagination", "next"),
+    ("pagination", "nextPage"),
+    ("pagination", "nextPageToken"),
+)
+LOOPBACK_NAMES = ("localhost",)
+
+
+class MimecastError(Exception):
+    """An error to show the user: what failed, Mimecast's code, and the fix."""
+
+    def __init__(self, msg, code=None, status=None, field=None, path=None, fix=None):
+        super().__init__(msg)
+        self.msg = msg
+        self.code = code
+        self.status = status
+        self.field = field
+        self.path = path
+        self.fix = fix
+
+    def __str__(self):
+        parts = [self.msg]
+        if self.fix:
+            parts.append("Fix: " + self.fix)
+        return " ".join(parts)
+
+    def as_dict(self):
+        return {
+            "code": self.code,
+            "status": self.status,
+            "field": self.field,
+            "path": self.path,
+        }
+
+
+class MimecastAuthError(MimecastError):
+    pass
+
+
+def _is_loopback_host(host):
+    if not host:
+        return False
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _first_error(payload):
+    """Return (code, message, field) from any of Mimecast's error shapes, or Nones."""
+    if not isinstance(payload, dict):
+        return None, None, None
+    fails = payload.get("fail") or []
+    for fail in fails:
+        if not isinstance(fail, dict):
+            continue
+        errors = fail.get("errors") or [fail]
+        for err in errors:
+            if isinstance(err, dict) and (err.get("code") or err.get("message")):
+                return err.get("code"), err.get("message"), err.get("field")
+    for err in payload.get("errors") or []:
+        if isinstance(err, dict):
+            return err.get("code"), err.get("message"), err.get("field")
+    if payload.get("error"):
+        return payload.get("error"), payload.get("error_description"), None
+    return None, None, None
+
+
+class MimecastClient:
+    """A client for one tenant during one task.
+
+    ``warn`` is a callable taking one string (the module's ``warn``); ``transport``
+    is an optional httpx transport (unit tests use ``httpx.MockTransport``).
+    """
+
+    def __init__(
+        self,
+        base_url,
+        client_id=None,
+        client_secret=None,
+        app_id=None,
+        app_key=None,
+        access_key=None,
+        secret_key=None,
+        timeout=30.0,
+        validate_certs=True,
+        rate_limit_max_wait=60.0,
+        max_retries=3,
+        retry_backoff=0.5,
+        warn=None,
+        transport=None,
+        sleep=time.sleep,
+        clock=time.monotonic,
+    ):
+        if httpx is None:
+            raise MimecastError("The Python library httpx is required.", fix="pip install httpx")
+        self.base_url = (base_url or "").rstrip("/")
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise MimecastError(
+                "base_url %r is not an http(s) URL." % base_url,
+                fix="Use your region's API host, for example https://api.services.mimecast.com.",
+            )
+        if parts.scheme == "http" and not _is_loopback_host(parts.hostname):
+            raise MimecastError(
+                "base_url %r uses plain http:// to a host that is not loopback; credentials "
+                "would cross the network unencrypted." % self.base_url,
+                fix="Use https:// (plain http is only accepted for 127.0.0.1/localhost test servers).",
+            )
+        if client_id and client_secret:
+            self.auth_mode = "oauth2"
+        elif app_id and app_key and access_key and secret_key:
+            self.auth_mode = "hmac"
+        else:
+            raise MimecastAuthError(
+                "No complete set of Mimecast credentials was given.",
+                fix="Set client_id and client_secret (API 2.0; or MIMECAST_CLIENT_ID and "
+                "MIMECAST_CLIENT_SECRET), or all four legacy API 1.0 keys app_id, app_key, "
+                "access_key and secret_key.",
+            )
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self.app_id = app_id
+        self._app_key = app_key
+        self.access_key = access_key
+        self._secret_key = secret_key
+        self.rate_limit_max_wait = float(rate_limit_max_wait)
+        self.max_retries = int(max_retries)
+        self.retry_backoff = float(retry_backoff)
+        self._warn = warn or (lambda msg: None)
+        self._sleep = sleep
+        self._clock = clock
+        self._token = None
+        self._token_expires = 0.0
+        self.calls = {"read": 0, "write": 0, "auth": 0}
+        self.rate_limit_waited = 0.0
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=float(timeout),
+            verify=bool(validate_certs),
+            transport=transport,
+            headers={
+                "User-Agent": "mailsec.mimecast/%s httpx/%s" % (COLLECTION_VERSION, httpx.__version__),
+                "Accept": "application/json",
+            },
+        )
+
+    # ------------------------------------------------------------------ accounting
+    @property
+    def api_calls(self):
+        calls = dict(self.calls)
+        calls["total"] = calls["read"] + calls["write"] + calls["auth"]
+        return calls
+
+    def close(self):
+        self._http.close()
+
+    @property
+    def tenant_label(self):
+        who = self.client_id if self.auth_mode == "oauth2" else self.app_id
+        return "%s (client %s)" % (self.base_url, who)
+
+    # ------------------------------------------------------------------ auth
+    def _fetch_token(self):
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self.client_id,
+            "client_secret": self._client_secret,
+        }
+        response = self._send(
+            "POST", TOKEN_PATH, kind="auth", data=form, authenticate=False, retry_reads=True
+        )
+        payload = self._json(response, TOKEN_PATH)
+        if response.status_code in (400, 401, 403):
+            code, message, dummy = _first_error(payload)
+            raise MimecastAuthError(
+                "Mimecast refused the client credentials for %s: %s (%s)."
+                % (self.tenant_label, message or "authentication failed", code or response.status_code),
+                code=code,
+                status=response.status_code,
+                path=TOKEN_PATH,
+                fix="Check client_id/client_secret of the API 2.0 application in Integrations Hub, "
+                "and that base_url is the host the application belongs to.",
+            )
+        self._raise_for_status(response, payload, TOKEN_PATH)
+        token = payload.get("access_token") if isinstance(payload, dict) else None
+        if not token:
+            raise MimecastAuthError(
+                "The token endpoint of %s answered without an access_token." % self.base_url,
+                path=TOKEN_PATH,
+                status=response.status_code,
+                fix="Check that base_url points at the Mimecast API 2.0 host.",
+            )
+        expires_in = payload.get("expires_in") or 1800
+        try:
+            expires_in = float(expires_in)
+        except (TypeError, ValueError):
+            expires_in = 1800.0
+        self._token = token
+        self._token_expires = self._clock() + max(expires_in - TOKEN_EARLY_REFRESH, 1.0)
+
+    def _auth_headers(self, path):
+        if self.auth_mode == "oauth2":
+            if self._token is None or self._clock() >= self._token_expires:
+                self._fetch_token()
+            return {"Authorization": "Bearer %s" % self._token}
+        if not path.startswith("/api/"):
+            raise MimecastError(
+                "%s is an API 2.0 endpoint; legacy API 1.0 keys can only call classic /api/ paths."
+                % path,
+                path=path,
+                fix="Create an API 2.0 application in Integrations Hub and set client_id/client_secret.",
+            )
+        date = formatdate(usegmt=True).replace("GMT", "UTC")
+        req_id = str(uuid.uuid4())
+        data = ":".join([date, req_id, path, self._app_key]).encode("utf-8")
+        try:
+            key = base64.b64decode(self._secret_key)
+        except (ValueError, TypeError):
+            raise MimecastAuthError(
+                "secret_key is not valid base64.", fix="Paste the Secret Key exactly as Mimecast showed it."
+            )
+        signature = base64.b64encode(hmac.new(key, data, hashlib.sha1).digest()).decode("ascii")
+        return {
+            "x-mc-date": date,
+            "x-mc-req-id": req_id,
+            "x-mc-app-id": self.app_id,
+            "Authorization": "MC %s:%s" % (self.access_key, signature),
+        }
+
+    # ------------------------------------------------------------------ transport
+    def _send(self, method, path, kind, authenticate=True, retry_reads=None, **kwargs):
+        """Send one logical request: rate-limit waits, read retries, one 401 refresh."""
+        if retry_reads is None:
+            retry_reads = kind == "read"
+        attempt = 0
+        refreshed = False
+        extra_headers = dict(kwargs.pop("headers", None) or {})
+        while True:
+            headers = dict(extra_headers)
+            if authenticate:
+                headers.update(self._auth_headers(path))
+            self.calls[kind] += 1
+            try:
+                response = self._http.request(method, path, headers=headers, **kwargs)
+            except httpx.TransportError as exc:
+                attempt += 1
+                what = type(exc).__name__
+                if retry_reads and attempt <= self.max_retries:
+                    self._warn(
+                        "%s %s to %s failed (%s); retry %d of %d."
+                        % (method, path, self.base_url, what, attempt, self.max_retries)
+                    )
+                    self._sleep(self.retry_backoff * (2 ** (attempt - 1)))
+                    continue
+                fix = "Check base_url, network access and the timeout option."
+                if not retry_reads:
+                    fix += (" The write may or may not have reached Mimecast; re-run the task "
+                            "(it reads the current state before writing).")
+                raise MimecastError(
+                    "%s %s to %s failed: %s." % (method, path, self.base_url, what), path=path, fix=fix
+                )
+            status = response.status_code
+            if status == 429:
+                wait = self._rate_limit_wait(response)
+                if self.rate_limit_waited + wait > self.rate_limit_max_wait:
+                    raise MimecastError(
+                        "Mimecast kept rate-limiting %s %s (HTTP 429) beyond the wait bound of %gs "
+                        "(waited %.1fs in total)."
+                        % (method, path, self.rate_limit_max_wait, self.rate_limit_waited),
+                        code="rate_limited",
+                        status=429,
+                        path=path,
+                        fix="Raise rate_limit_max_wait, lower the number of forks or add "
+                        "'throttle: 1' (Mimecast counts calls per application).",
+                    )
+                self._warn(
+                    "Mimecast rate limit (HTTP 429) on %s %s: waiting %.2fs as X-RateLimit-Reset says."
+                    % (method, path, wait)
+                )
+                self.rate_limit_waited += wait
+                self._sleep(wait)
+                continue
+            if status >= 500 and retry_reads and attempt < self.max_retries:
+                attempt += 1
+                self._warn(
+                    "%s %s answered HTTP %d; retry %d of %d." % (method, path, status, attempt, self.max_retries)
+                )
+                self._sleep(self.retry_backoff * (2 ** (attempt - 1)))
+                continue
+            if status == 401 and authenticate and self.auth_mode == "oauth2" and not refreshed:
+                refreshed = True
+                self._token = None
+                continue
+            return response
+
+    @staticmethod
+    def _rate_limit_wait(response):
+        for header in ("X-RateLimit-Reset", "X-Mimecast-RateLimit-Reset"):
+            value = response.headers.get(header)
+            if value:
+                try:
+                    return max(float(value), 0.0) / 1000.0
+                except ValueError:
+                    pass
+        value = response.headers.get("Retry-After")
+        if value:
+            try:
+                return max(float(value), 0.0)
+            except ValueError:
+                pass
+        return 1.0
+
+    def _json(self, response, path):
+        if response.status_code == 204 or not response.content:
+            return {}
+        try:
+            return response.json()
+        except ValueError:
+            if response.status_code >= 400:
+                return {}
+            raise MimecastError(
+                "Mimecast answered %s with HTTP %d and a body that is not JSON."
+                % (path, response.status_code),
+                status=response.status_code,
+                path=path,
+                fix="Check that base_url is the Mimecast API host, not the console URL.",
+            )
+
+    _STATUS_FIXES = {
+        400: "Mimecast rejected the request as malformed; check the values named above.",
+        401: "Check the credentials and that base_url is the API host of the application's region.",
+        403: "Give the API application the product and role permission this call needs "
+        "(Integrations Hub > the application > Products / Application Role).",
+        404: "The object or endpoint does not exist on this tenant.",
+        409: "The object changed meanwhile; re-run the task.",
+        418: "The API 1.0 key binding expired; log in again to get new keys, or move to API 2.0.",
+    }
+
+    def _raise_for_status(self, response, payload, path):
+        status = response.status_code
+        code, message, field = _first_error(payload)
+        if status < 300 and not code:
+            return
+        if status == 401:
+            cls = MimecastAuthError
+        else:
+            cls = MimecastError
+        text = "Mimecast %s answered %s with HTTP %d" % (self.tenant_label, path, status)
+        if code or message:
+            text += ": %s%s" % (code + " " if code else "", "(%s)" % message if message else "")
+        if field:
+            text += " [field %s]" % field
+        fix = self._STATUS_FIXES.get(status)
+        if status >= 500:
+            fix = ("Mimecast had a server error. Reads are retried automatically; a write may or may "
+                   "not have happened, so re-run the task (it reads the current state first).")
+        raise cls(text + ".", code=code, status=status, field=field, path=path, fix=fix)
+
+    # ------------------------------------------------------------------ classic envelope
+    def classic(self, path, data=None, write=False, paginate=False, page_size=100):
+        """Call a classic ``/api/...`` function and return its ``data`` list (all pages)."""
+        items = []
+        token = None
+        while True:
+            body = {"data": list(data) if data is not None else []}
+            if paginate:
+                pagination = {"pageSize": page_size}
+                if token:
+                    pagination["pageToken"] = token
+                body["meta"] = {"pagination": pagination}
+            response = self._send("POST", path, kind="write" if write else "read", json=body)
+            payload = self._json(response, path)
+            self._raise_for_status(response, payload, path)
+            page = payload.get("data") or []
+            if not isinstance(page, list):
+                raise MimecastError("Mimecast answered %s with a data field that is not a list." % path, path=path)
+            items.extend(page)
+            token = ((payload.get("meta") or {}).get("pagination") or {}).get("next")
+            if not paginate or not token:
+                return items
+
+    # ------------------------------------------------------------------ REST
+    def rest_list(self, path, page_size=REST_PAGE_SIZE):
+        """Every item of a REST collection, all pages."""
+        items = []
+        token = None
+        seen_tokens = set()
+        while True:
+            params = {"pageSize": page_size}
+            if token:
+                params["pageToken"] = token
+            response = self._send("GET", path, kind="read", params=params)
+            payload = self._json(response, path)
+            self._raise_for_status(response, payload, path)
+            items.extend(self._list_items(payload, path))
+            token = self._next_token(payload, path)
+            if not token:
+                return items
+            if token in seen_tokens:
+                raise MimecastError(
+                    "Mimecast returned the same page token twice for %s; stopping to avoid a loop." % path,
+                    path=path,
+                )
+            seen_tokens.add(token)
+
+    @staticmethod
+    def _list_items(payload, path):
+        if not isinstance(payload, dict):
+            raise MimecastError("Mimecast answered %s with a list body that is not an object." % path, path=path)
+        for key in REST_LIST_KEYS:
+            if key in payload:
+                value = payload[key]
+                if not isinstance(value, list):
+                    raise MimecastError("%s: %r is not a list." % (path, key), path=path)
+                return value
+        # An unknown shape must never be read as "no objects": that would create duplicates.
+        raise MimecastError(
+            "Mimecast answered %s without any of the list keys the collection knows (%s); "
+            "its keys were %s. Nothing was changed."
+            % (path, ", ".join(REST_LIST_KEYS), sorted(payload)),
+            path=path,
+            fix="Report this response shape to the mailsec.mimecast maintainers.",
+        )
+
+    @staticmethod
+    def _next_token(payload, path):
+        meta = payload.get("meta") or {}
+        for chain in REST_NEXT_KEYS:
+            node = meta
+            for key in chain:
+                node = node.get(key) if isinstance(node, dict) else None
+            if node:
+                return node
+        unknown = sorted(
+            k for k in _flatten_keys(meta) if any(w in k.lower() for w in ("next", "cursor", "token"))
+        )
+        known = {".".join(c) for c in REST_NEXT_KEYS}
+        unknown = [k for k in unknown if k not in known]
+        if unknown:
+            raise MimecastError(
+                "Mimecast answered %s with paging keys the collection does not know (%s); refusing "
+                "to treat the list as complete. Nothing was changed." % (path, ", ".join(unknown)),
+                path=path,
+                fix="Report this response shape to the mailsec.mimecast maintainers.",
+            )
+        return None
+
+    def rest_get(self, path):
+        response = self._send("GET", path, kind="read")
+        payload = self._json(response, path)
+        self._raise_for_status(response, payload, path)
+        return payload
+
+    def rest_create(self, path, body):
+        response = self._send("POST", path, kind="write", json=body)
+        payload = self._json(response, path)
+        self._raise_for_status(response, payload, path)
+        new_id = (payload.get("id") or payload.get("policyId")) if isinstance(payload, dict) else None
+        if not new_id:
+            raise MimecastError(
+                "Mimecast created an object at %s but answered without its id." % path,
+                path=path,
+                fix="Re-run the task: it will find the object by its description.",
+            )
+        return new_id, payload
+
+    def rest_update(self, path, body):
+        response = self._send("PATCH", path, kind="write", json=body)
+        payload = self._json(response, path)
+        self._raise_for_status(response, payload, path)
+        return payload
+
+    def rest_delete(self, path):
+        response = self._send("DELETE", path, kind="write")
+        payload = self._json(response, path)
+        self._raise_for_status(response, payload, path)
+
+
+def _flatten_keys(node, prefix=""):
+    if not isinstance(node, dict):
+        return []
+    keys = []
+    for key, value in node.items():
+        name = prefix + str(key)
+        keys.append(name)
+        keys.extend(_flatten_keys(value, name + "."))
+    return keys
+
+
+def dumps(value):
+    """Stable JSON for messages."""
+    return json.dumps(value, sort_keys=True)

@@ -1,0 +1,137 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) mailsec.mimecast contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# PRIVATE to mailsec.mimecast: may change in any release.
+
+"""Guardrails from Mimecast's pitfalls guide, as code.
+
+Every check collects all problems of its input and raises one GuardrailError that names
+each offending value and what to do instead. Callers run them before any write.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from ansible_collections.mailsec.mimecast.plugins.module_utils._cloud_ranges import (
+    CLOUD_MAIL_DOMAINS,
+    CLOUD_RANGES,
+    FREEMAIL_DOMAINS,
+)
+
+# The narrowest prefix a bypass may have without allow_broad_ranges.
+MAX_IPV4_PREFIX = 24
+MAX_IPV6_PREFIX = 48
+
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}$")
+
+_CLOUD_NETWORKS = [
+    (provider, ipaddress.ip_network(cidr))
+    for provider, info in CLOUD_RANGES.items()
+    for cidr in info["ranges"]
+]
+
+
+class GuardrailError(Exception):
+    """A refused input. ``problems`` is a list of one-line reasons."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+def parse_network(value):
+    """Return an ip_network for an address or CIDR, or raise ValueError with a hint."""
+    text = str(value).strip()
+    try:
+        return ipaddress.ip_network(text, strict=True)
+    except ValueError:
+        try:
+            loose = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            raise ValueError("%r is not an IP address or CIDR range" % text)
+        raise ValueError("%r has host bits set; did you mean %s?" % (text, loose))
+
+
+def check_source_ips(values, allow_broad_ranges=False, field="source_ips"):
+    """Validate bypass source ranges; return them as normalised CIDR strings.
+
+    Refused: malformed values; private, loopback, link-local, multicast, reserved and
+    unspecified ranges; any overlap with Microsoft 365 or Google sending ranges; IPv4
+    prefixes broader than /24 (IPv6 /48) unless ``allow_broad_ranges``.
+    """
+    problems = []
+    result = []
+    for value in values or []:
+        try:
+            net = parse_network(value)
+        except ValueError as exc:
+            problems.append("%s: %s; give a public address such as 52.201.210.35 or a range "
+                            "such as 52.201.210.0/28" % (field, exc))
+            continue
+        cidr = str(net)
+        if net.prefixlen == 0 or net.network_address.is_unspecified:
+            problems.append("%s: %s matches every address; list the sender's own public "
+                            "addresses instead" % (field, cidr))
+            continue
+        if not net.is_global or net.is_multicast:
+            problems.append("%s: %s is a private, loopback, link-local, multicast or reserved "
+                            "range, which Mimecast never sees as a source of inbound mail; use "
+                            "the sender's public addresses" % (field, cidr))
+            continue
+        clouds = sorted({p for p, cloud in _CLOUD_NETWORKS
+                         if cloud.version == net.version and cloud.overlaps(net)})
+        if clouds:
+            problems.append("%s: %s overlaps %s sending ranges: a bypass for it would let any "
+                            "tenant of that platform through. Use the sender's dedicated IPs, "
+                            "never shared cloud-mail ranges" % (field, cidr, " and ".join(clouds)))
+            continue
+        limit = MAX_IPV4_PREFIX if net.version == 4 else MAX_IPV6_PREFIX
+        if net.prefixlen < limit and not allow_broad_ranges:
+            problems.append("%s: %s is broader than /%d; list the narrower ranges the sender "
+                            "really uses, or set allow_broad_ranges: true if the whole range is "
+                            "the sender's own" % (field, cidr, limit))
+            continue
+        if cidr not in result:
+            result.append(cidr)
+    if problems:
+        raise GuardrailError(problems)
+    return result
+
+
+def normalise_domain(value):
+    return str(value).strip().lower().rstrip(".")
+
+
+def shared_mail_domain(domain):
+    """Return ('freemail'|'cloud-mail', matched) when domain is or is under one, else None."""
+    for kind, names in (("freemail", FREEMAIL_DOMAINS), ("cloud-mail", CLOUD_MAIL_DOMAINS)):
+        for name in names:
+            if domain == name or domain.endswith("." + name):
+                return kind, name
+    return None
+
+
+def check_sender_domains(values, field="spf_domains"):
+    """Validate domains that would be trusted for a bypass; return them normalised."""
+    problems = []
+    result = []
+    for value in values or []:
+        domain = normalise_domain(value)
+        if not _DOMAIN_RE.match(domain):
+            problems.append("%s: %r is not a domain name" % (field, value))
+            continue
+        shared = shared_mail_domain(domain)
+        if shared:
+            problems.append("%s: %s is a %s domain (%s): anyone can send as it, so trusting it "
+                            "bypasses checks for everyone. Use the sender's own domain or its "
+                            "dedicated IPs" % (field, domain, shared[0], shared[1]))
+            continue
+        if domain not in result:
+            result.append(domain)
+    if problems:
+        raise GuardrailError(problems)
+    return result

@@ -1,0 +1,379 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) mailsec.mimecast contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: mimecast_antispoof_bypass
+short_description: Keep Mimecast anti-spoofing bypasses (by source IP or by SPF) as declared
+version_added: 0.1.0
+description:
+  - Manages the two narrow ways to let a trusted external sender through Mimecast's
+    anti-spoofing check for mail that claims to come from your own domains, for example a
+    phishing-simulation vendor.
+  - B(IP-based bypass) (an entry with O(config[].source_ips)) is an anti-spoofing policy
+    with the option C(no_action), scoped to the sender's source IPs. This is the narrow
+    form Mimecast's pitfalls guide recommends. It uses the API 2.0 endpoint
+    C(/policy-management/cloud-gateway/v1/anti-spoofing/policies).
+  - B(SPF-based bypass) (an entry with O(config[].spf_domains)) is an anti-spoofing bypass
+    policy with the option C(enable_bypass): mail passes when the connecting IP passes SPF
+    for one of the domains. It uses
+    C(/policy-management/cloud-gateway/v1/anti-spoofing-bypass/policies). Prefer the IP form;
+    never list domains whose SPF includes Microsoft 365 or Google ranges or ends in C(+all).
+  - The natural key is the policy narrative, O(config[].description). Both lists are read
+    once per task (all pages); only real differences are written.
+  - Guardrails refuse, before any write, source ranges that overlap Microsoft 365 or Google
+    sending ranges, private/loopback/reserved/unspecified ranges, malformed addresses, IPv4
+    ranges broader than /24 (IPv6 /48) unless O(allow_broad_ranges=true), and SPF domains
+    of free-mail or shared cloud-mail providers.
+author:
+  - mailsec.mimecast developers
+extends_documentation_fragment:
+  - mailsec.mimecast.connection
+  - mailsec.mimecast.declarative
+  - mailsec.mimecast.attributes
+  - mailsec.mimecast.attributes.ACTION_GROUP
+attributes:
+  check_mode:
+    support: full
+    details: Check mode reads the tenant, makes no write and returns the exact actions a real run would make.
+  diff_mode:
+    support: full
+    details: The diff shows every addressed policy before and after, keyed by narrative.
+  idempotent:
+    support: full
+    details: Dates, targets and address lists are normalised on both sides; a second identical run makes no write.
+options:
+  config:
+    description:
+      - The bypass policies. Give each one either O(config[].source_ips) or
+        O(config[].spf_domains), except with O(state=deleted), where only the description
+        is needed.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      description:
+        description:
+          - The policy narrative as shown in the console, without the owner tag. The natural key.
+        type: str
+        required: true
+      source_ips:
+        description:
+          - Makes the entry an IP-based bypass (anti-spoofing policy, option C(no_action))
+            for these source addresses or CIDR ranges.
+          - Compared as a set; bare addresses are stored as C(/32) or C(/128).
+        type: list
+        elements: str
+      spf_domains:
+        description:
+          - Makes the entry an SPF-based bypass (option C(enable_bypass)) for these domains.
+        type: list
+        elements: str
+      emails_from:
+        description: The console's "Emails From". Defaults to everyone.
+        type: dict
+        suboptions:
+          type:
+            description: Who the policy applies to.
+            type: str
+            required: true
+            choices: [everyone, internal_addresses, external_addresses, email_domain, individual_email_address, profile_group]
+          value:
+            description: The domain, address or profile group id for the types that need one.
+            type: str
+      emails_to:
+        description: The console's "Emails To". Defaults to everyone.
+        type: dict
+        suboptions:
+          type:
+            description: Who the policy applies to.
+            type: str
+            required: true
+            choices: [everyone, internal_addresses, external_addresses, email_domain, individual_email_address, profile_group]
+          value:
+            description: The domain, address or profile group id for the types that need one.
+            type: str
+      from_part:
+        description: Which sender address the policy matches. Defaults to V(envelope_from).
+        type: str
+        choices: [envelope_from, header_from, both]
+      enabled:
+        description: Whether the policy is enabled. Defaults to V(true).
+        type: bool
+      override:
+        description:
+          - The console's "Policy Override" (apply before equally specific policies).
+            Defaults to V(false); vendor guides ask for V(true).
+        type: bool
+      bidirectional:
+        description: Also apply when sender and recipient are swapped. Defaults to V(false).
+        type: bool
+      valid_from:
+        description:
+          - Start of validity, V(YYYY-MM-DD) (start of that day, UTC), an ISO 8601 date-time,
+            or V(eternal) (the default).
+        type: str
+      valid_to:
+        description:
+          - End of validity, V(YYYY-MM-DD) (end of that day, UTC), an ISO 8601 date-time, or
+            V(eternal) (the default). Use the campaign's end so the bypass expires by itself.
+        type: str
+  allow_broad_ranges:
+    description:
+      - Accept IPv4 ranges broader than /24 (IPv6 /48) in O(config[].source_ips), for a sender
+        that really owns such a range. Overlaps with Microsoft 365 or Google ranges and
+        private ranges are refused regardless.
+    type: bool
+    default: false
+notes:
+  - The request fields of the REST anti-spoofing endpoints are not in a published OpenAPI
+    document (research marks them UNCERTAIN). A field Mimecast rejects fails the task with
+    Mimecast's error code and nothing is written; a list answer of an unknown shape fails
+    the task instead of being read as empty.
+  - API 2.0 credentials are required; legacy API 1.0 keys cannot reach these endpoints.
+seealso:
+  - name: Mimecast pitfalls guide, section 1 (anti-spoofing)
+    description: Why IP-based bypasses beat SPF-based ones.
+    link: https://www.mimecast.com/blog/common-pitfalls-in-mimecast-email-security-configurations/
+'''
+
+EXAMPLES = r'''
+- name: Let a phishing-simulation vendor's IP through anti-spoofing for the campaign
+  mailsec.mimecast.mimecast_antispoof_bypass:
+    config:
+      - description: Dune Security phishing simulation
+        source_ips:
+          - 52.201.210.35
+        override: true
+        valid_from: "2026-12-01"
+        valid_to: "2026-12-31"
+  delegate_to: localhost
+
+- name: SPF-based bypass for a partner domain (prefer the IP form)
+  mailsec.mimecast.mimecast_antispoof_bypass:
+    config:
+      - description: Partner invoices via their own SPF
+        spf_domains:
+          - billing.partner.example
+        emails_to:
+          type: email_domain
+          value: corp.example
+
+- name: Keep exactly these bypasses; delete other bypasses this collection made
+  mailsec.mimecast.mimecast_antispoof_bypass:
+    state: overridden
+    config:
+      - description: Dune Security phishing simulation
+        source_ips: [52.201.210.35]
+        override: true
+
+- name: Remove the campaign's bypass
+  mailsec.mimecast.mimecast_antispoof_bypass:
+    state: deleted
+    config:
+      - description: Dune Security phishing simulation
+
+- name: Report the bypasses without changing anything
+  mailsec.mimecast.mimecast_antispoof_bypass:
+    state: gathered
+  register: bypasses
+
+- name: Credentials for every task of the play, from host variables
+  module_defaults:
+    group/mailsec.mimecast.mimecast:
+      base_url: "{{ mimecast_base_url }}"
+      client_id: "{{ mimecast_client_id }}"
+      client_secret: "{{ mimecast_client_secret }}"
+  block:
+    - name: Bypass for the vendor
+      mailsec.mimecast.mimecast_antispoof_bypass:
+        config:
+          - description: Hoxhunt simulation
+            source_ips: [198.2.177.0/28]
+'''
+
+RETURN = r'''
+actions:
+  description:
+    - The writes planned, in order; in check mode the same list a real run would execute.
+    - C(id) of a create is null in check mode. C(fields) of an update lists what differs.
+    - An entry that moves between the IP and the SPF form is a delete plus a create
+      (C(reason) is C(type change)), because they are different Mimecast objects.
+  returned: when state is not gathered
+  type: list
+  elements: dict
+  sample:
+    - {action: create, description: Dune Security phishing simulation, collection: anti-spoofing, id: null}
+before:
+  description: The addressed policies before the task, keyed by description.
+  returned: when state is not gathered
+  type: dict
+  sample:
+    {}
+after:
+  description: The addressed policies after the task (predicted in check mode), keyed by description.
+  returned: when state is not gathered
+  type: dict
+  sample:
+    Dune Security phishing simulation:
+      id: eNo1abc
+      kind: ip
+      description: Dune Security phishing simulation
+      source_ips: [52.201.210.35/32]
+      spf_domains: null
+      option: no_action
+      emails_from: {type: everyone, value: null}
+      emails_to: {type: everyone, value: null}
+      from_part: envelope_from
+      enabled: true
+      override: true
+      bidirectional: false
+      valid_from: "2026-12-01T00:00:00+0000"
+      valid_to: "2026-12-31T23:59:59+0000"
+gathered:
+  description: The bypasses this collection owns, in the shape of O(config) plus C(id) and C(kind).
+  returned: when state is gathered
+  type: list
+  elements: dict
+unmanaged:
+  description: Bypasses without the owner tag (full narrative, C(id), C(kind)); never changed.
+  returned: when state is gathered
+  type: list
+  elements: dict
+api_calls:
+  description: How many Mimecast API calls the task made.
+  returned: always
+  type: dict
+  contains:
+    read:
+      description: Read calls, every page counted.
+      type: int
+      returned: always
+    write:
+      description: Create, update and delete calls. Zero in check mode.
+      type: int
+      returned: always
+    auth:
+      description: Token requests (one per task, plus one refresh if a token expired).
+      type: int
+      returned: always
+    total:
+      description: All calls.
+      type: int
+      returned: always
+  sample: {read: 2, write: 1, auth: 1, total: 4}
+'''
+
+import ipaddress
+
+from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import Collection
+from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import (
+    GuardrailError,
+    check_sender_domains,
+    check_source_ips,
+)
+from ansible_collections.mailsec.mimecast.plugins.module_utils._module import (
+    MimecastModule,
+    declarative_argument_spec,
+)
+from ansible_collections.mailsec.mimecast.plugins.module_utils._policy import (
+    POLICY_ENTRY_OPTIONS,
+    POLICY_FIELDS,
+    GatewayPolicySpec,
+)
+
+BASE = "/policy-management/cloud-gateway/v1"
+IP, SPF = "anti-spoofing", "anti-spoofing-bypass"
+OPTION = {IP: "no_action", SPF: "enable_bypass"}
+KIND = {IP: "ip", SPF: "spf"}
+
+
+class AntiSpoofBypassSpec(GatewayPolicySpec):
+    collections = {
+        IP: Collection(IP, BASE + "/anti-spoofing/policies", "anti-spoofing policy (no_action)"),
+        SPF: Collection(SPF, BASE + "/anti-spoofing-bypass/policies", "anti-spoofing SPF bypass"),
+    }
+    fields = ("kind", "option", "source_ips", "spf_domains") + POLICY_FIELDS
+    unordered = ("source_ips", "spf_domains")
+
+    def __init__(self, allow_broad_ranges=False):
+        self.allow_broad_ranges = allow_broad_ranges
+
+    def prepare(self, entry, state):
+        if state in ("deleted", "gathered"):
+            return entry
+        has_ips, has_spf = entry.get("source_ips") is not None, entry.get("spf_domains") is not None
+        if has_ips == has_spf:
+            raise GuardrailError([
+                "entry %r: give either source_ips (IP-based bypass, recommended) or spf_domains "
+                "(SPF-based bypass), not %s" % (entry["description"], "both" if has_ips else "neither")])
+        if has_ips:
+            entry["_collection"] = IP
+            entry["source_ips"] = check_source_ips(entry["source_ips"], self.allow_broad_ranges)
+            if not entry["source_ips"]:
+                raise GuardrailError(["entry %r: source_ips is empty" % entry["description"]])
+        else:
+            entry["_collection"] = SPF
+            entry["spf_domains"] = check_sender_domains(entry["spf_domains"])
+            if not entry["spf_domains"]:
+                raise GuardrailError(["entry %r: spf_domains is empty" % entry["description"]])
+        entry["kind"] = KIND[entry["_collection"]]
+        entry["option"] = OPTION[entry["_collection"]]
+        return self.prepare_policy(entry)
+
+    def defaults(self, collection):
+        values = self.policy_defaults()
+        values.update(kind=KIND[collection], option=OPTION[collection], source_ips=None, spf_domains=None)
+        return values
+
+    def from_api(self, collection, item):
+        entry = self.policy_from_api(item)
+        entry["kind"] = KIND[collection]
+        entry["option"] = item.get("option")
+        if collection == IP:
+            entry["source_ips"] = _cidrs(item.get("sourceIPs") or (item.get("conditions") or {}).get("sourceIPs"))
+            entry["spf_domains"] = None
+        else:
+            entry["source_ips"] = None
+            domains = item.get("spfDomains") or (item.get("conditions") or {}).get("spfDomains") or []
+            entry["spf_domains"] = [d.lower().rstrip(".") for d in domains]
+        return entry
+
+    def to_api(self, collection, desired, description):
+        body = self.policy_to_api(desired, description)
+        body["option"] = desired["option"]
+        if collection == IP:
+            body["sourceIPs"] = list(desired["source_ips"] or [])
+        else:
+            body["spfDomains"] = list(desired["spf_domains"] or [])
+        return body
+
+
+def _cidrs(values):
+    """Read-back addresses in the same form the guardrails produce (a.b.c.d -> a.b.c.d/32)."""
+    out = []
+    for value in values or []:
+        try:
+            out.append(str(ipaddress.ip_network(value, strict=False)))
+        except ValueError:
+            out.append(value)
+    return out
+
+
+def main():
+    argument_spec = declarative_argument_spec(dict(
+        POLICY_ENTRY_OPTIONS,
+        source_ips=dict(type="list", elements="str"),
+        spf_domains=dict(type="list", elements="str"),
+    ))
+    argument_spec["allow_broad_ranges"] = dict(type="bool", default=False)
+    module = MimecastModule(argument_spec, supports_check_mode=True)
+    module.run_engine(AntiSpoofBypassSpec(allow_broad_ranges=module.params["allow_broad_ranges"]))
+
+
+if __name__ == "__main__":
+    main()
