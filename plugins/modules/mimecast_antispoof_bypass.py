@@ -19,7 +19,7 @@ description:
     form Mimecast's pitfalls guide recommends. It uses the API 2.0 endpoint
     C(/policy-management/cloud-gateway/v1/anti-spoofing/policies).
   - B(SPF-based bypass) (an entry with O(config[].spf_domains)) is an anti-spoofing bypass
-    policy with the option C(enable_bypass): mail passes when the connecting IP passes SPF
+    policy with the option C(enable_bypass); mail passes when the connecting IP passes SPF
     for one of the domains. It uses
     C(/policy-management/cloud-gateway/v1/anti-spoofing-bypass/policies). Prefer the IP form;
     never list domains whose SPF includes Microsoft 365 or Google ranges or ends in C(+all).
@@ -287,7 +287,8 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._policy import (
 )
 
 BASE = "/policy-management/cloud-gateway/v1"
-IP, SPF = "anti-spoofing", "anti-spoofing-bypass"
+IP = "anti-spoofing"
+SPF = "anti-spoofing-bypass"
 OPTION = {IP: "no_action", SPF: "enable_bypass"}
 KIND = {IP: "ip", SPF: "spf"}
 
