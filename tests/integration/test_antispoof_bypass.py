@@ -186,3 +186,17 @@ def test_ansible_doc_renders():
                           check=False, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "source_ips" in proc.stdout and "action_group" in proc.stdout
+
+
+def test_campaign_window_back_to_eternal_and_disable(sandbox, play):
+    assert play([task("bypass", CONFIG[:1])]).rc == 0
+    eternal = [dict(CONFIG[0], valid_from="eternal", valid_to="eternal", enabled=False)]
+    result = play([task("bypass", eternal)])
+    out = result.task("bypass")
+    assert result.rc == 0, out
+    assert sorted(out["actions"][0]["fields"]) == ["enabled", "valid_from", "valid_to"]
+    stored = policies(sandbox, IP)[0]
+    assert stored["fromEternal"] is True and stored["toEternal"] is True and stored["enabled"] is False
+    assert stored["toDateTime"].startswith("2100-01-01")
+    again = play([task("bypass", eternal)]).task("bypass")
+    assert again["changed"] is False
