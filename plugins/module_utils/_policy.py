@@ -16,6 +16,7 @@ come back nested and flattened, and a profile group may come back as ``group: {i
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import re
 
 from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import Spec
@@ -156,6 +157,18 @@ def date_from_api(item, side, date_field):
         return normalise_date(value, date_field)
     except GuardrailError:
         return value
+
+
+def cidrs_from_api(item):
+    """Read-back source IPs in the form the guardrails produce (a.b.c.d -> a.b.c.d/32)."""
+    values = item.get("sourceIPs") or (item.get("conditions") or {}).get("sourceIPs") or []
+    out = []
+    for value in values:
+        try:
+            out.append(str(ipaddress.ip_network(value, strict=False)))
+        except ValueError:
+            out.append(value)
+    return out
 
 
 class GatewayPolicySpec(Spec):

@@ -268,8 +268,6 @@ api_calls:
   sample: {read: 2, write: 1, auth: 1, total: 4}
 '''
 
-import ipaddress
-
 from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import Collection
 from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import (
     GuardrailError,
@@ -284,6 +282,7 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._policy import (
     POLICY_ENTRY_OPTIONS,
     POLICY_FIELDS,
     GatewayPolicySpec,
+    cidrs_from_api,
 )
 
 BASE = "/policy-management/cloud-gateway/v1"
@@ -336,7 +335,7 @@ class AntiSpoofBypassSpec(GatewayPolicySpec):
         entry["kind"] = KIND[collection]
         entry["option"] = item.get("option")
         if collection == IP:
-            entry["source_ips"] = _cidrs(item.get("sourceIPs") or (item.get("conditions") or {}).get("sourceIPs"))
+            entry["source_ips"] = cidrs_from_api(item)
             entry["spf_domains"] = None
         else:
             entry["source_ips"] = None
@@ -352,17 +351,6 @@ class AntiSpoofBypassSpec(GatewayPolicySpec):
         else:
             body["spfDomains"] = list(desired["spf_domains"] or [])
         return body
-
-
-def _cidrs(values):
-    """Read-back addresses in the same form the guardrails produce (a.b.c.d -> a.b.c.d/32)."""
-    out = []
-    for value in values or []:
-        try:
-            out.append(str(ipaddress.ip_network(value, strict=False)))
-        except ValueError:
-            out.append(value)
-    return out
 
 
 def main():

@@ -94,3 +94,32 @@ def play(sandbox, tmp_path):
         return PlayResult(proc, records)
 
     return run
+
+
+def module_task(module, name="t", **args):
+    return {"name": name, module: args, "register": "out"}
+
+
+def assert_declarative_cycle(play, sandbox, module, config, tenant="demo"):
+    """check mode -> independent read -> apply -> re-apply (no write) -> diff. Returns the apply result."""
+    before_state = sandbox.state(tenant)
+    checked = play([module_task(module, config=config)], check=True, tenant=tenant)
+    predicted = checked.task("t")
+    assert checked.rc == 0, predicted
+    assert predicted["changed"] is True and predicted["api_calls"]["write"] == 0
+    assert sandbox.writes(tenant) == []
+    assert sandbox.state(tenant) == before_state
+    applied = play([module_task(module, config=config)], tenant=tenant)
+    real = applied.task("t")
+    assert applied.rc == 0, real
+    assert [dict(a, id=None) for a in predicted["actions"]] == [dict(a, id=None) for a in real["actions"]]
+    assert {k: dict(v, id=None) for k, v in predicted["after"].items()} == {
+        k: dict(v, id=None) for k, v in real["after"].items()}
+    assert len(sandbox.writes(tenant)) == real["api_calls"]["write"] > 0
+    sandbox.clear_requests()
+    again = play([module_task(module, config=config)], diff=True, tenant=tenant)
+    result = again.task("t")
+    assert again.rc == 0 and result["changed"] is False and result["actions"] == []
+    assert sandbox.writes(tenant) == [] and result["api_calls"]["write"] == 0
+    assert result["diff"]["before"] == result["diff"]["after"]
+    return real

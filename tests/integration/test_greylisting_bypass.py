@@ -1,0 +1,33 @@
+# -*- coding: utf-8 -*-
+"""mimecast_greylisting_bypass against the sandbox."""
+
+from __future__ import annotations
+
+from conftest import assert_declarative_cycle, module_task
+
+MODULE = "mailsec.mimecast.mimecast_greylisting_bypass"
+CONFIG = [{"description": "Dune Security phishing simulation", "source_ips": ["52.201.210.35"],
+           "valid_from": "2026-12-01", "valid_to": "2026-12-31"}]
+
+
+def test_cycle_and_greylisting_date_fields(sandbox, play):
+    real = assert_declarative_cycle(play, sandbox, MODULE, CONFIG)
+    assert real["api_calls"] == {"read": 1, "write": 1, "auth": 1, "total": 3}
+    stored = sandbox.state("demo")["greylisting"][0]
+    assert stored["option"] == "no_action" and stored["sourceIPs"] == ["52.201.210.35/32"]
+    assert stored["fromDate"] == "2026-12-01T00:00:00+0000" and stored["toDate"] == "2026-12-31T23:59:59+0000"
+    assert "fromDateTime" not in stored
+
+
+def test_same_range_guardrails_as_antispoofing(sandbox, play):
+    for value in ("52.20.0.0/16", "104.47.10.0/24", "192.168.0.0/24"):
+        result = play([module_task(MODULE, config=[{"description": "x", "source_ips": [value]}])])
+        assert result.rc != 0 and "Refused by a guardrail" in result.task("t")["msg"]
+    assert sandbox.requests("demo") == []
+
+
+def test_deleted(sandbox, play):
+    assert play([module_task(MODULE, config=CONFIG)]).rc == 0
+    gone = play([module_task(MODULE, state="deleted", config=[{"description": CONFIG[0]["description"]}])])
+    assert gone.task("t")["actions"][0]["action"] == "delete"
+    assert sandbox.state("demo")["greylisting"] == []
