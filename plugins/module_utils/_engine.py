@@ -31,7 +31,9 @@ class EngineError(MimecastError):
 
 
 class Collection:
-    """One Mimecast list the module manages (a REST collection)."""
+    """One Mimecast list the module manages: a REST collection by default."""
+
+    can_update = True
 
     def __init__(self, name, path, label):
         self.name = name
@@ -41,11 +43,54 @@ class Collection:
     def item_path(self, object_id):
         return "%s/%s" % (self.path, object_id)
 
+    def list(self, client):
+        return client.rest_list(self.path)
+
+    def create(self, client, body):
+        return client.rest_create(self.path, body)[0]
+
+    def update(self, client, object_id, patch):
+        client.rest_update(self.item_path(object_id), patch)
+
+    def delete(self, client, object_id):
+        client.rest_delete(self.item_path(object_id))
+
+
+class ClassicCollection(Collection):
+    """A list behind classic ``/api/...`` functions (list / create / delete, no update)."""
+
+    can_update = False
+
+    def __init__(self, name, label, list_path, create_path, delete_path, list_data=None):
+        super().__init__(name, list_path, label)
+        self.create_path = create_path
+        self.delete_path = delete_path
+        self.list_data = list_data
+
+    def list(self, client):
+        return client.classic(self.path, self.list_data, paginate=True)
+
+    def create(self, client, body):
+        data = client.classic(self.create_path, [body], write=True)
+        if not data or not data[0].get("id"):
+            raise EngineError("Mimecast answered %s without the new object's id." % self.create_path,
+                              path=self.create_path, fix="Re-run the task: it finds the object by its key.")
+        return data[0]["id"]
+
+    def update(self, client, object_id, patch):  # pragma: no cover - guarded by can_update
+        raise NotImplementedError
+
+    def delete(self, client, object_id):
+        client.classic(self.delete_path, [{"id": object_id}], write=True)
+
 
 class Spec:
     """What a module tells the engine about its object type. Subclasses override."""
 
+    # The user-facing field that is the natural key, and the one that records ownership
+    # (the owner tag is appended to it). For policies both are the narrative.
     key = "description"
+    tag_field = "description"
     collections = {}
     # Fields of the user-facing entry that are compared (after normalisation).
     fields = ()
@@ -64,11 +109,11 @@ class Spec:
         return {}
 
     def from_api(self, collection, item):
-        """A read-back item in the user-facing shape (description included, untagged)."""
+        """A read-back item in the user-facing shape (the tag field still tagged)."""
         raise NotImplementedError
 
-    def to_api(self, collection, desired, description):
-        """The create body for a desired entry; ``description`` carries the owner tag."""
+    def to_api(self, collection, desired):
+        """The create body for a desired entry (its tag field already tagged)."""
         raise NotImplementedError
 
     def needed_collections(self, entries, state):
@@ -95,48 +140,56 @@ class Engine:
         self.check_mode = check_mode
 
     # ------------------------------------------------------------------ ownership
-    def _stored_description(self, key):
-        return "%s %s" % (key, self.owner_tag) if self.owner_tag else key
-
-    def _split_description(self, description):
-        description = description or ""
+    def _tag(self, value):
         if not self.owner_tag:
-            return description, True
-        suffix = " " + self.owner_tag
-        if description.endswith(suffix):
-            return description[: -len(suffix)], True
-        return description, False
+            return value
+        return "%s %s" % (value, self.owner_tag) if value else self.owner_tag
+
+    def _untag(self, value):
+        """(value without the owner tag, owned?)"""
+        if not self.owner_tag:
+            return value, True
+        value = value or ""
+        if value == self.owner_tag:
+            return None, True
+        if value.endswith(" " + self.owner_tag):
+            return value[: -len(self.owner_tag) - 1], True
+        return value or None, False
+
+    def _tagged(self, entry):
+        stored = dict(entry)
+        stored[self.spec.tag_field] = self._tag(entry.get(self.spec.tag_field))
+        return stored
+
+    def _key(self, entry):
+        return entry[self.spec.key]
 
     # ------------------------------------------------------------------ read
     def read(self, collection_names):
         """Every existing object of the named collections, normalised."""
         current = []
+        tag_field = self.spec.tag_field
         for name in collection_names:
             collection = self.spec.collections[name]
-            for item in self.client.rest_list(collection.path):
+            for item in collection.list(self.client):
                 entry = self.spec.from_api(name, item)
-                key, owned = self._split_description(entry.get("description"))
-                entry["description"] = key
-                current.append({
-                    "id": item.get("id"),
-                    "collection": name,
-                    "owned": owned,
-                    "stored_description": item.get("description"),
-                    "entry": entry,
-                })
+                stored = entry.get(tag_field)
+                entry[tag_field], owned = self._untag(stored)
+                current.append({"id": item.get("id"), "collection": name, "owned": owned,
+                                "stored_tag_field": stored, "entry": entry})
         return current
 
     def _index(self, current):
         owned, unowned = {}, {}
         for obj in current:
             target = owned if obj["owned"] else unowned
-            target.setdefault(obj["entry"]["description"], []).append(obj)
+            target.setdefault(self._key(obj["entry"]), []).append(obj)
         for key, objs in owned.items():
             if len(objs) > 1:
                 raise EngineError(
-                    "%d objects on the tenant share the narrative %r (ids %s); the collection "
+                    "%d objects owned by this collection share the %s %r (ids %s); the collection "
                     "will not guess which one is meant. Nothing was changed."
-                    % (len(objs), self._stored_description(key), ", ".join(o["id"] for o in objs)),
+                    % (len(objs), self.spec.key, key, ", ".join(o["id"] for o in objs)),
                     fix="Delete or rename the extra objects in the console, then re-run.",
                 )
         return owned, unowned
@@ -149,27 +202,31 @@ class Engine:
             return None
         if not self.adopt:
             raise EngineError(
-                "An object with the narrative %r already exists (id %s) but was not written by "
-                "this collection (its narrative lacks the owner tag %r). Nothing was changed."
-                % (key, objs[0]["id"], self.owner_tag),
-                fix="Give the entry another description, or set adopt: true to take that object "
-                "over (the owner tag is then added to its narrative).",
+                "An object with the %s %r already exists (id %s) but was not written by this "
+                "collection (its %s lacks the owner tag %r). Nothing was changed."
+                % (self.spec.key, key, objs[0]["id"], self.spec.tag_field, self.owner_tag),
+                fix="Give the entry another %s, or set adopt: true to take that object over (the "
+                "owner tag is then added to its %s)." % (self.spec.key, self.spec.tag_field),
             )
         if len(objs) > 1:
             raise EngineError(
-                "%d objects share the narrative %r (ids %s); refusing to adopt one of them. "
-                "Nothing was changed." % (len(objs), key, ", ".join(o["id"] for o in objs)),
+                "%d objects share the %s %r (ids %s); refusing to adopt one of them. Nothing was "
+                "changed." % (len(objs), self.spec.key, key, ", ".join(o["id"] for o in objs)),
                 fix="Delete or rename the extra objects in the console, then re-run.",
             )
         return objs[0]
 
     # ------------------------------------------------------------------ plan
+    def _differs(self, desired, obj):
+        return (_comparable(self.spec, desired) != _comparable(self.spec, obj["entry"])
+                or obj["stored_tag_field"] != self._tag(desired.get(self.spec.tag_field)))
+
     def plan(self, state, entries, current):
         owned, unowned = self._index(current)
         actions = []
         keys = set()
         for entry in entries:
-            key = entry["description"]
+            key = self._key(entry)
             obj = self._match(key, owned, unowned)
             keys.add(key)
             if state == "deleted":
@@ -177,23 +234,25 @@ class Engine:
                     actions.append({"action": "delete", "object": obj})
                 continue
             collection = entry["_collection"]
-            defaults = self.spec.defaults(collection)
             if obj is None:
-                desired = self._fill(entry, defaults)
+                desired = self._fill(entry, self.spec.defaults(collection))
                 actions.append({"action": "create", "collection": collection, "desired": desired})
                 continue
-            if state == "merged" and obj["collection"] == collection:
-                desired = self._fill(entry, obj["entry"])
-            else:
-                desired = self._fill(entry, defaults)
-            desired["description"] = key
+            base = obj["entry"] if state == "merged" and obj["collection"] == collection else \
+                self.spec.defaults(collection)
+            desired = self._fill(entry, base)
+            if not self._differs(desired, obj) and obj["collection"] == collection:
+                continue
             if obj["collection"] != collection:
-                # A different Mimecast object type: it cannot be patched into this one.
-                actions.append({"action": "delete", "object": obj, "reason": "type change"})
-                actions.append({"action": "create", "collection": collection, "desired": desired})
-            elif (_comparable(self.spec, desired) != _comparable(self.spec, obj["entry"])
-                  or obj["stored_description"] != self._stored_description(key)):
+                reason = "type change"
+            elif not self.spec.collections[collection].can_update:
+                reason = "Mimecast has no update call for this object: delete + create"
+            else:
                 actions.append({"action": "update", "object": obj, "desired": desired})
+                continue
+            actions.append({"action": "delete", "object": obj, "reason": reason})
+            actions.append({"action": "create", "collection": collection, "desired": desired,
+                            "reason": reason})
         if state == "overridden" or (state == "deleted" and not entries):
             for key, objs in sorted(owned.items()):
                 if key not in keys:
@@ -204,60 +263,62 @@ class Engine:
 
     def _fill(self, entry, base):
         desired = copy.deepcopy(base)
-        for field in self.spec.fields:
+        for field in self.spec.fields + (self.spec.key, self.spec.tag_field):
             if entry.get(field) is not None:
                 desired[field] = copy.deepcopy(entry[field])
-        desired["description"] = entry["description"]
         return desired
 
     # ------------------------------------------------------------------ apply
     def apply(self, actions):
-        """Run the planned writes (none in check mode); return the ids made or touched."""
+        """Run the planned writes; none in check mode."""
+        if self.check_mode:
+            return
         for action in actions:
-            if self.check_mode:
-                continue
             if action["action"] == "delete":
                 obj = action["object"]
-                collection = self.spec.collections[obj["collection"]]
-                self.client.rest_delete(collection.item_path(obj["id"]))
+                self.spec.collections[obj["collection"]].delete(self.client, obj["id"])
             elif action["action"] == "create":
                 collection = self.spec.collections[action["collection"]]
-                desired = action["desired"]
-                body = self.spec.to_api(action["collection"], desired,
-                                        self._stored_description(desired["description"]))
-                action["id"], dummy = self.client.rest_create(collection.path, body)
+                body = self.spec.to_api(action["collection"], self._tagged(action["desired"]))
+                action["id"] = collection.create(self.client, body)
             else:
                 obj = action["object"]
-                collection = self.spec.collections[obj["collection"]]
-                desired = action["desired"]
-                new = self.spec.to_api(obj["collection"], desired,
-                                       self._stored_description(desired["description"]))
-                old = self.spec.to_api(obj["collection"], obj["entry"], obj["stored_description"])
+                new = self.spec.to_api(obj["collection"], self._tagged(action["desired"]))
+                old_entry = dict(obj["entry"])
+                old_entry[self.spec.tag_field] = obj["stored_tag_field"]
+                old = self.spec.to_api(obj["collection"], old_entry)
                 patch = {k: v for k, v in new.items() if old.get(k) != v}
-                self.client.rest_update(collection.item_path(obj["id"]), patch)
+                self.spec.collections[obj["collection"]].update(self.client, obj["id"], patch)
 
     # ------------------------------------------------------------------ run
-    def run(self, state, config):
-        if state not in STATES:
-            raise EngineError("Unknown state %r." % state)
+    def prepare(self, state, config):
+        """Validate and normalise the config entries (no API call)."""
+        key_name = self.spec.key
         entries = []
         seen = set()
         for raw in config or []:
             entry = self.spec.prepare(dict(raw), state)
-            key = entry.get("description")
+            key = entry.get(key_name)
             if not key:
-                raise EngineError("Every config entry needs a description (the natural key).")
-            if self.owner_tag and key.endswith(self.owner_tag):
+                raise EngineError("Every config entry needs a %s (the natural key)." % key_name)
+            tagged = entry.get(self.spec.tag_field)
+            if self.owner_tag and tagged and (tagged == self.owner_tag or tagged.endswith(" " + self.owner_tag)):
                 raise EngineError(
-                    "The description %r ends with the owner tag %r, which the collection adds "
-                    "itself." % (key, self.owner_tag),
-                    fix="Leave the owner tag out of description.",
+                    "The %s %r ends with the owner tag %r, which the collection adds itself."
+                    % (self.spec.tag_field, tagged, self.owner_tag),
+                    fix="Leave the owner tag out of %s." % self.spec.tag_field,
                 )
             if key in seen:
-                raise EngineError("Two config entries have the description %r." % key,
-                                  fix="Merge them into one entry or rename one.")
+                raise EngineError("Two config entries have the %s %r." % (key_name, key),
+                                  fix="Merge them into one entry or change one.")
             seen.add(key)
             entries.append(entry)
+        return entries
+
+    def run(self, state, config):
+        if state not in STATES:
+            raise EngineError("Unknown state %r." % state)
+        entries = self.prepare(state, config)
         current = self.read(self.spec.needed_collections(entries, state))
         result = {"changed": False, "actions": []}
         if state == "gathered":
@@ -268,64 +329,57 @@ class Engine:
         self.apply(actions)
         result["changed"] = bool(actions)
         result["actions"] = [self._describe(a) for a in actions]
-        before, after = self._before_after(actions, current, entries, state)
-        result["before"] = before
-        result["after"] = after
+        result["before"], result["after"] = self._before_after(actions, current, entries)
         return result
 
+    # ------------------------------------------------------------------ results
     def _public(self, obj, tagged=False):
         entry = {k: v for k, v in obj["entry"].items() if not k.startswith("_")}
         if tagged:
-            entry["description"] = obj["stored_description"]
+            entry[self.spec.tag_field] = obj["stored_tag_field"]
         entry["id"] = obj["id"]
         entry["kind"] = entry.get("kind") or obj["collection"]
         return entry
 
     def _describe(self, action):
-        if action["action"] == "delete":
-            obj = action["object"]
-            out = {"action": "delete", "description": obj["entry"]["description"],
-                   "collection": obj["collection"], "id": obj["id"]}
-            if action.get("reason"):
-                out["reason"] = action["reason"]
-            return out
+        key_name = self.spec.key
         if action["action"] == "create":
-            return {"action": "create", "description": action["desired"]["description"],
-                    "collection": action["collection"], "id": action.get("id")}
-        obj = action["object"]
-        changed = sorted(f for f in self.spec.fields
-                         if _comparable(self.spec, action["desired"]).get(f)
-                         != _comparable(self.spec, obj["entry"]).get(f))
-        if obj["stored_description"] != self._stored_description(action["desired"]["description"]):
-            changed.append("description (owner tag)")
-        return {"action": "update", "description": obj["entry"]["description"],
-                "collection": obj["collection"], "id": obj["id"], "fields": changed}
+            out = {"action": "create", key_name: self._key(action["desired"]),
+                   "collection": action["collection"], "id": action.get("id")}
+        else:
+            obj = action["object"]
+            out = {"action": action["action"], key_name: self._key(obj["entry"]),
+                   "collection": obj["collection"], "id": obj["id"]}
+        if action["action"] == "update":
+            desired, current = _comparable(self.spec, action["desired"]), _comparable(self.spec, obj["entry"])
+            out["fields"] = sorted(f for f in self.spec.fields if desired.get(f) != current.get(f))
+            if obj["stored_tag_field"] != self._tag(action["desired"].get(self.spec.tag_field)):
+                out["fields"].append("%s (owner tag)" % self.spec.tag_field)
+        if action.get("reason"):
+            out["reason"] = action["reason"]
+        return out
 
-    def _before_after(self, actions, current, entries, state):
-        """Before/after of every object the task addressed, keyed by narrative."""
-        touched = {e["description"] for e in entries}
-        for action in actions:
-            if action["action"] == "delete":
-                touched.add(action["object"]["entry"]["description"])
+    def _before_after(self, actions, current, entries):
+        """Before/after of every object the task addressed, keyed by natural key."""
+        touched = {self._key(e) for e in entries}
+        touched.update(self._key(a["object"]["entry"]) for a in actions if a["action"] == "delete")
         before, after = {}, {}
         for obj in current:
-            key = obj["entry"]["description"]
+            key = self._key(obj["entry"])
             if key in touched and (obj["owned"] or self.adopt):
                 before[key] = self._public(obj)
                 after[key] = self._public(obj)
         for action in actions:
             if action["action"] == "delete":
-                after.pop(action["object"]["entry"]["description"], None)
+                after.pop(self._key(action["object"]["entry"]), None)
         for action in actions:
+            if action["action"] == "delete":
+                continue
+            entry = {k: v for k, v in action["desired"].items() if not k.startswith("_")}
             if action["action"] == "create":
-                desired = action["desired"]
-                entry = {k: v for k, v in desired.items() if not k.startswith("_")}
-                entry["id"] = action.get("id")
-                entry["kind"] = entry.get("kind") or action["collection"]
-                after[desired["description"]] = entry
-            elif action["action"] == "update":
-                entry = {k: v for k, v in action["desired"].items() if not k.startswith("_")}
-                entry["id"] = action["object"]["id"]
-                entry["kind"] = entry.get("kind") or action["object"]["collection"]
-                after[entry["description"]] = entry
+                entry["id"], entry["kind"] = action.get("id"), entry.get("kind") or action["collection"]
+            else:
+                obj = action["object"]
+                entry["id"], entry["kind"] = obj["id"], entry.get("kind") or obj["collection"]
+            after[self._key(entry)] = entry
         return before, after

@@ -202,9 +202,9 @@ class GatewayPolicySpec(Spec):
             "valid_to": date_from_api(item, "to", self.date_fields[1]),
         }
 
-    def policy_to_api(self, desired, description):
+    def policy_to_api(self, desired):
         body = {
-            "description": description,
+            "description": desired["description"],
             "fromPart": desired["from_part"],
             "from": target_to_api(desired["emails_from"]),
             "to": target_to_api(desired["emails_to"]),

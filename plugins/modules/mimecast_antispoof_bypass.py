@@ -343,8 +343,8 @@ class AntiSpoofBypassSpec(GatewayPolicySpec):
             entry["spf_domains"] = [d.lower().rstrip(".") for d in domains]
         return entry
 
-    def to_api(self, collection, desired, description):
-        body = self.policy_to_api(desired, description)
+    def to_api(self, collection, desired):
+        body = self.policy_to_api(desired)
         body["option"] = desired["option"]
         if collection == IP:
             body["sourceIPs"] = list(desired["source_ips"] or [])

@@ -212,8 +212,8 @@ class GreylistingBypassSpec(GatewayPolicySpec):
         entry["source_ips"] = cidrs_from_api(item)
         return entry
 
-    def to_api(self, collection, desired, description):
-        body = self.policy_to_api(desired, description)
+    def to_api(self, collection, desired):
+        body = self.policy_to_api(desired)
         body["option"] = desired["option"]
         body["sourceIPs"] = list(desired["source_ips"] or [])
         return body
