@@ -385,7 +385,8 @@ class MimecastClient:
             )
 
     _STATUS_FIXES = {
-        400: "Mimecast rejected the request as malformed; check the values named above.",
+        400: "Mimecast rejected the request as malformed; check the values named above (Mimecast "
+        "answers a truncated or wrong object id with HTTP 400 and an empty body).",
         401: "Check the credentials and that base_url is the API host of the application's region.",
         403: "Give the API application the product and role permission this call needs "
         "(Integrations Hub > the application > Products / Application Role).",
@@ -415,8 +416,12 @@ class MimecastClient:
         raise cls(text + ".", code=code, status=status, field=field, path=path, fix=fix)
 
     # ------------------------------------------------------------------ classic envelope
-    def classic(self, path, data=None, write=False, paginate=False, page_size=100):
-        """Call a classic ``/api/...`` function and return its ``data`` list (all pages)."""
+    def classic(self, path, data=None, write=False, paginate=False, page_size=100, tolerate=()):
+        """Call a classic ``/api/...`` function and return its ``data`` list (all pages).
+
+        Several items in ``data`` are processed by Mimecast one by one; a ``fail`` entry whose
+        code is in ``tolerate`` (e.g. "already exists" on an add) is skipped, any other fails.
+        """
         items = []
         token = None
         while True:
@@ -428,6 +433,9 @@ class MimecastClient:
                 body["meta"] = {"pagination": pagination}
             response = self._send("POST", path, kind="write" if write else "read", json=body)
             payload = self._json(response, path)
+            if tolerate and response.status_code < 300 and isinstance(payload, dict):
+                payload = dict(payload, fail=[f for f in payload.get("fail") or []
+                                              if _first_error({"fail": [f]})[0] not in tolerate])
             self._raise_for_status(response, payload, path)
             page = payload.get("data") or []
             if not isinstance(page, list):

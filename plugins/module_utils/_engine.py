@@ -322,18 +322,18 @@ class Engine:
         current = self.read(self.spec.needed_collections(entries, state))
         result = {"changed": False, "actions": []}
         if state == "gathered":
-            result["gathered"] = [self._public(o) for o in current if o["owned"]]
-            result["unmanaged"] = [self._public(o, tagged=True) for o in current if not o["owned"]]
+            result["gathered"] = [self.public(o) for o in current if o["owned"]]
+            result["unmanaged"] = [self.public(o, tagged=True) for o in current if not o["owned"]]
             return result
         actions = self.plan(state, entries, current)
         self.apply(actions)
         result["changed"] = bool(actions)
-        result["actions"] = [self._describe(a) for a in actions]
+        result["actions"] = [self.describe(a) for a in actions]
         result["before"], result["after"] = self._before_after(actions, current, entries)
         return result
 
     # ------------------------------------------------------------------ results
-    def _public(self, obj, tagged=False):
+    def public(self, obj, tagged=False):
         entry = {k: v for k, v in obj["entry"].items() if not k.startswith("_")}
         if tagged:
             entry[self.spec.tag_field] = obj["stored_tag_field"]
@@ -341,7 +341,7 @@ class Engine:
         entry["kind"] = entry.get("kind") or obj["collection"]
         return entry
 
-    def _describe(self, action):
+    def describe(self, action):
         key_name = self.spec.key
         if action["action"] == "create":
             out = {"action": "create", key_name: self._key(action["desired"]),
@@ -367,8 +367,8 @@ class Engine:
         for obj in current:
             key = self._key(obj["entry"])
             if key in touched and (obj["owned"] or self.adopt):
-                before[key] = self._public(obj)
-                after[key] = self._public(obj)
+                before[key] = self.public(obj)
+                after[key] = self.public(obj)
         for action in actions:
             if action["action"] == "delete":
                 after.pop(self._key(action["object"]["entry"]), None)

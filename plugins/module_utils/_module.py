@@ -103,16 +103,19 @@ class MimecastModule:
                 extra["error"] = exc.as_dict()
         self.module.fail_json(msg=msg, api_calls=self.api_calls(), **extra)
 
-    def run_engine(self, spec):
-        """Run the declarative engine with the module's config/state and exit."""
-        p = self.params
+    def run(self, work):
+        """Call ``work(client)`` for the module result, add ``api_calls`` and the diff, and exit."""
         try:
-            engine = Engine(self.client, spec, owner_tag=p["owner_tag"], adopt=p["adopt"],
-                            check_mode=self.check_mode)
-            result = engine.run(p["state"], p["config"])
+            result = work(self.client)
         except (MimecastError, GuardrailError) as exc:
             self.fail(exc)
         result["api_calls"] = self.api_calls()
         if self.module._diff and "before" in result:
             result["diff"] = {"before": result["before"], "after": result["after"]}
         self.module.exit_json(**result)
+
+    def run_engine(self, spec):
+        """Run the declarative engine with the module's config/state and exit."""
+        p = self.params
+        self.run(lambda client: Engine(client, spec, owner_tag=p["owner_tag"], adopt=p["adopt"],
+                                       check_mode=self.check_mode).run(p["state"], p["config"]))

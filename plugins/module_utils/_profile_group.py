@@ -1,0 +1,188 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) mailsec.mimecast contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# PRIVATE to mailsec.mimecast: may change in any release.
+
+"""Profile groups and their members (classic ``/api/directory/*``; research 9.2).
+
+Groups are matched on their description (the owner tag appended); members are exact
+addresses or domains (Mimecast groups have no wildcards, a domain does not cover its
+subdomains). The group list is read once (all pages), each addressed existing group's
+members once; member adds and removes go in one call per group and direction (Mimecast
+processes the items of one call one by one), with "already exists" / "not found"
+answers taken as the idempotent outcome they are.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import ClassicCollection, Engine, Spec
+from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError, normalise_domain
+
+GROUP = "profile-group"
+FIND = "/api/directory/find-groups"
+MEMBERS = "/api/directory/get-group-members"
+ADD = "/api/directory/add-group-member"
+REMOVE = "/api/directory/remove-group-member"
+ALREADY = "err_folder_group_member_already_exists"
+NOT_FOUND = "err_folder_email_address_not_found"
+_ADDRESS = re.compile(r"^[^@\s*]+@[^@\s*]+\.[^@\s*]+$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}$")
+
+
+def normalise_member(value, field="members"):
+    """'a@b.example' or 'b.example', lower case; wildcards are refused (exact match only)."""
+    text = str(value).strip().lower()
+    if "*" in text:
+        raise GuardrailError([
+            "%s: %r uses a wildcard; Mimecast profile groups match exact addresses or whole "
+            "domains only (give %r for the domain)" % (field, value, text.split("@")[-1].lstrip("*."))])
+    if "@" in text:
+        if not _ADDRESS.match(text):
+            raise GuardrailError(["%s: %r is not an email address" % (field, value)])
+        return text
+    domain = normalise_domain(text)
+    if not _DOMAIN.match(domain):
+        raise GuardrailError(["%s: %r is neither an email address nor a domain" % (field, value)])
+    return domain
+
+
+def member_body(group_id, member):
+    key = "emailAddress" if "@" in member else "domain"
+    return {"id": group_id, key: member}
+
+
+class GroupCollection(ClassicCollection):
+    can_update = True
+
+    def __init__(self):
+        super().__init__(GROUP, "profile group", FIND, "/api/directory/create-group",
+                         "/api/directory/delete-group", list_data=[{"source": "cloud"}])
+
+    def list(self, client):
+        folders = []
+        for page in client.classic(self.path, self.list_data, paginate=True):
+            folders.extend(page.get("folders") or [])
+        return folders
+
+    def update(self, client, object_id, patch):
+        client.classic("/api/directory/update-group", [dict(patch, id=object_id)], write=True)
+
+
+class GroupSpec(Spec):
+    """Groups for the engine; members are synchronised by MemberSync afterwards."""
+
+    key = "description"
+    tag_field = "description"
+    fields = ()
+
+    def __init__(self, check_member=None):
+        self.collections = {GROUP: GroupCollection()}
+        self.check_member = check_member
+
+    def prepare(self, entry, state):
+        members = entry.get("members")
+        if members is not None:
+            normalised = []
+            problems = []
+            for value in members:
+                try:
+                    member = normalise_member(value)
+                    if self.check_member:
+                        self.check_member(member)
+                except GuardrailError as exc:
+                    problems.extend(exc.problems)
+                    continue
+                if member not in normalised:
+                    normalised.append(member)
+            if problems:
+                raise GuardrailError(problems)
+            entry["members"] = normalised
+        entry["_collection"] = GROUP
+        return entry
+
+    def from_api(self, collection, item):
+        return {"description": item.get("description"), "user_count": item.get("userCount")}
+
+    def to_api(self, collection, desired):
+        return {"description": desired["description"]}
+
+
+def read_members(client, group_id):
+    members = []
+    for page in client.classic(MEMBERS, [{"id": group_id}], paginate=True, page_size=500):
+        for item in page.get("groupMembers") or []:
+            value = item.get("emailAddress") or item.get("domain")
+            if value:
+                members.append(value.lower())
+    return members
+
+
+def sync_groups(client, spec, state, config, owner_tag="[ansible]", adopt=False, check_mode=False):
+    """Groups through the engine, then their members. Returns the module result."""
+    engine = Engine(client, spec, owner_tag=owner_tag, adopt=adopt, check_mode=check_mode)
+    entries = engine.prepare(state, config)
+    current = engine.read([GROUP])
+    result = {"changed": False, "actions": []}
+    if state == "gathered":
+        result["gathered"] = []
+        for obj in current:
+            if obj["owned"]:
+                entry = engine.public(obj)
+                entry["members"] = sorted(read_members(client, obj["id"]))
+                result["gathered"].append(entry)
+        return result
+    group_actions = engine.plan(state, entries, current)
+    by_key = {obj["entry"]["description"]: obj for obj in current
+              if obj["owned"] or adopt}
+    deleted = {a["object"]["id"] for a in group_actions if a["action"] == "delete"}
+    member_plan = []
+    before, after = {}, {}
+    for entry in entries:
+        key = entry["description"]
+        obj = by_key.get(key)
+        existing = []
+        if obj and obj["id"] not in deleted and state != "deleted":
+            existing = read_members(client, obj["id"])
+        if obj:
+            before[key] = {"id": obj["id"], "members": sorted(existing) if state != "deleted" else None}
+        if state == "deleted":
+            continue
+        wanted = entry.get("members")
+        if wanted is None:
+            wanted = existing if obj else []
+        add = [m for m in wanted if m not in existing]
+        remove = [m for m in existing if m not in wanted] if state in ("replaced", "overridden") else []
+        final = sorted(set(existing) - set(remove) | set(add))
+        after[key] = {"id": obj["id"] if obj else None, "members": final}
+        member_plan.append({"description": key, "object": obj, "add": add, "remove": remove})
+    for action in group_actions:
+        if action["action"] == "delete":
+            key = action["object"]["entry"]["description"]
+            before.setdefault(key, {"id": action["object"]["id"], "members": None})
+            after.pop(key, None)
+    if not check_mode:
+        engine.apply(group_actions)
+    created = {a["desired"]["description"]: a.get("id") for a in group_actions if a["action"] == "create"}
+    member_actions = []
+    for item in member_plan:
+        group_id = item["object"]["id"] if item["object"] else created.get(item["description"])
+        if item["description"] in after and group_id:
+            after[item["description"]]["id"] = group_id
+        for verb, members, path, tolerated in (("add_members", item["add"], ADD, (ALREADY,)),
+                                               ("remove_members", item["remove"], REMOVE, (NOT_FOUND,))):
+            if not members:
+                continue
+            member_actions.append({"action": verb, "description": item["description"], "members": members,
+                                   "id": group_id})
+            if not check_mode:
+                client.classic(path, [member_body(group_id, m) for m in members], write=True,
+                               tolerate=tolerated)
+    described = [engine.describe(a) for a in group_actions]
+    result["actions"] = described + member_actions
+    result["changed"] = bool(result["actions"])
+    result["before"], result["after"] = before, after
+    return result

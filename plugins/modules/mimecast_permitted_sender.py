@@ -1,0 +1,212 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) mailsec.mimecast contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: mimecast_permitted_sender
+short_description: Keep permitted senders in the profile group a console Permitted Senders policy uses
+version_added: 0.1.0
+description:
+  - B(Mimecast has no API for Permitted Senders policies.) Every permitted-senders path
+    answers C(app_forbidden), and the built-in "Permitted Senders" group refuses member
+    changes through the API. This module therefore keeps the permitted senders as members
+    of a named profile group of your own, which a Permitted Senders policy made once in
+    the console points at ("Emails From - Profile Group").
+  - It creates the group when missing, adds and removes members like
+    M(mailsec.mimecast.mimecast_profile_group), and returns in RV(console_steps) the console
+    step that makes the policy. The API cannot read Permitted Senders policies, so the module
+    can never confirm the policy exists; RV(policy_confirmed) says so honestly.
+  - Guardrails from Mimecast's pitfalls guide refuse, before any write, the tenant's own
+    internal domains and addresses in them (read from the API; anti-spoofing must stay in
+    force for them), free-mail and cloud-mail provider domains, whole-domain entries unless
+    O(allow_domain=true), wildcards, and the built-in groups.
+author:
+  - mailsec.mimecast developers
+extends_documentation_fragment:
+  - mailsec.mimecast.connection
+  - mailsec.mimecast.declarative
+  - mailsec.mimecast.attributes
+  - mailsec.mimecast.attributes.ACTION_GROUP
+attributes:
+  check_mode:
+    support: full
+    details: Check mode reads the internal domains, groups and members, makes no write and returns the exact actions.
+  diff_mode:
+    support: full
+    details: Before and after member lists of every addressed group.
+  idempotent:
+    support: full
+    details: Members are compared as lower-case sets; a second identical run makes no write.
+options:
+  config:
+    description:
+      - The permitted-sender groups. The natural key is O(config[].group); the owner tag is
+        appended to the group name in Mimecast.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      group:
+        description: The profile group the console Permitted Senders policy points at, without the owner tag.
+        type: str
+        required: true
+      senders:
+        description:
+          - Exact sender addresses (recommended) and, with O(allow_domain=true), whole domains.
+          - Omit to leave the members of an existing group as they are.
+        type: list
+        elements: str
+  allow_domain:
+    description:
+      - Accept whole-domain entries. A permitted domain lets anyone who can send as that domain
+        bypass spam scanning, greylisting and reputation checks; prefer exact addresses and the
+        vendor's IPs in the policy. Free-mail and cloud-mail provider domains stay refused.
+    type: bool
+    default: false
+notes:
+  - Reading the internal domains needs the role permission Directories | Internal | Read;
+    the groups need Directories | Groups | Read and Edit.
+seealso:
+  - module: mailsec.mimecast.mimecast_profile_group
+'''
+
+EXAMPLES = r'''
+- name: Permitted senders for the simulation vendor (the console policy points at this group)
+  mailsec.mimecast.mimecast_permitted_sender:
+    config:
+      - group: Dune Security permitted senders
+        senders:
+          - simulations@dune-mail.example
+  register: permitted
+
+- name: Show the console step
+  ansible.builtin.debug:
+    var: permitted.console_steps
+'''
+
+RETURN = r'''
+actions:
+  description: Group creates/deletes and member changes, in order; in check mode the same list a real run would execute.
+  returned: when state is not gathered
+  type: list
+  elements: dict
+before:
+  description: Each addressed group's id and members before the task.
+  returned: when state is not gathered
+  type: dict
+after:
+  description: Each addressed group's id and members after the task (predicted in check mode).
+  returned: when state is not gathered
+  type: dict
+gathered:
+  description: The groups this collection owns with their members.
+  returned: when state is gathered
+  type: list
+  elements: dict
+internal_domains:
+  description: The tenant's internal domains, as read for the guardrail.
+  returned: when state is not gathered or deleted
+  type: list
+  elements: str
+console_steps:
+  description: The console step per group that makes the Permitted Senders policy point at it.
+  returned: when state is merged, replaced or overridden
+  type: list
+  elements: str
+policy_confirmed:
+  description: Always false; Mimecast has no API to read Permitted Senders policies.
+  returned: always
+  type: bool
+api_calls:
+  description: How many Mimecast API calls the task made (C(read), C(write), C(auth), C(total)).
+  returned: always
+  type: dict
+  sample: {read: 3, write: 2, auth: 1, total: 6}
+'''
+
+from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError, shared_mail_domain
+from ansible_collections.mailsec.mimecast.plugins.module_utils._module import (
+    MimecastModule,
+    declarative_argument_spec,
+)
+from ansible_collections.mailsec.mimecast.plugins.module_utils._profile_group import GroupSpec, sync_groups
+
+BUILTIN_GROUPS = ("permitted senders", "blocked senders")
+INTERNAL_DOMAINS = "/api/domain/get-internal-domain"
+
+
+def read_internal_domains(client):
+    return sorted({(d.get("domain") or "").lower() for d in client.classic(INTERNAL_DOMAINS, paginate=True)} - {""})
+
+
+def sender_check(internal_domains, allow_domain):
+    def check(member):
+        domain = member.split("@")[-1]
+        own = [d for d in internal_domains if domain == d or domain.endswith("." + d)]
+        if own:
+            raise GuardrailError([
+                "senders: %s is in the tenant's own internal domain %s; permitting it lets anyone "
+                "spoof your own users past spam checks. Internal mail needs no permit" % (member, own[0])])
+        if "@" in member:
+            return
+        shared = shared_mail_domain(domain)
+        if shared:
+            raise GuardrailError([
+                "senders: %s is a %s domain (%s); anyone can send as it. List the exact sender "
+                "addresses instead" % (member, shared[0], shared[1])])
+        if not allow_domain:
+            raise GuardrailError([
+                "senders: %s is a whole domain; list the exact sender addresses, or set "
+                "allow_domain: true if every sender of that domain is trusted" % member])
+    return check
+
+
+def console_step(group):
+    return ("Administration > Gateway > Policies > Permitted Senders > New Policy: Emails From = "
+            "Profile Group '%s', Emails To = Everyone (or your recipient scope), add the vendor's "
+            "source IP ranges, tick Policy Override, set the validity to the campaign window, Save. "
+            "The API cannot read Permitted Senders policies, so this step cannot be confirmed "
+            "automatically." % group)
+
+
+def work(module, client):
+    p = module.params
+    problems = []
+    for entry in p["config"]:
+        if entry["group"].strip().lower() in BUILTIN_GROUPS:
+            problems.append("group %r is a built-in group, which Mimecast does not let the API change; "
+                            "name a group of your own and point the policy at it" % entry["group"])
+    if problems:
+        raise GuardrailError(problems)
+    config = [{"description": e["group"], "members": e.get("senders")} for e in p["config"]]
+    internal = []
+    if p["state"] not in ("deleted", "gathered"):
+        internal = read_internal_domains(client)
+    spec = GroupSpec(check_member=sender_check(internal, p["allow_domain"]))
+    result = sync_groups(client, spec, p["state"], config, owner_tag=p["owner_tag"], adopt=p["adopt"],
+                         check_mode=module.check_mode)
+    result["policy_confirmed"] = False
+    if p["state"] not in ("deleted", "gathered"):
+        result["internal_domains"] = internal
+        tag = p["owner_tag"]
+        result["console_steps"] = [console_step("%s %s" % (e["group"], tag) if tag else e["group"])
+                                   for e in p["config"]]
+    return result
+
+
+def main():
+    argument_spec = declarative_argument_spec(dict(
+        group=dict(type="str", required=True),
+        senders=dict(type="list", elements="str"),
+    ))
+    argument_spec["allow_domain"] = dict(type="bool", default=False)
+    module = MimecastModule(argument_spec, supports_check_mode=True)
+    module.run(lambda client: work(module, client))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) mailsec.mimecast contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: mimecast_profile_group
+short_description: Keep Mimecast profile groups and their members as declared
+version_added: 0.1.0
+description:
+  - Manages cloud profile groups (Directories > Profile Groups) and their members: exact
+    email addresses and whole domains. Policies made in the console point at such groups
+    ("Emails From/To - Profile Group"), so keeping the members here keeps those policies
+    current, for example a VIP list for Impersonation Protect or a permitted-senders list.
+  - Uses the classic endpoints C(/api/directory/find-groups), C(create-group),
+    C(update-group), C(delete-group), C(get-group-members), C(add-group-member) and
+    C(remove-group-member).
+  - The natural key is the group description; the owner tag is appended to it. The group
+    list is read once (all pages) and each addressed group's members once; adds and
+    removes are sent in one call per group and direction.
+  - Mimecast's "member already exists" and "member not found" answers are the outcome the
+    module wanted, not errors.
+  - Groups match exactly; wildcards are refused, and a domain does not cover its subdomains.
+author:
+  - mailsec.mimecast developers
+extends_documentation_fragment:
+  - mailsec.mimecast.connection
+  - mailsec.mimecast.declarative
+  - mailsec.mimecast.attributes
+  - mailsec.mimecast.attributes.ACTION_GROUP
+attributes:
+  check_mode:
+    support: full
+    details: Check mode reads groups and members, makes no write and returns the exact actions a real run would make.
+  diff_mode:
+    support: full
+    details: Before and after member lists of every addressed group.
+  idempotent:
+    support: full
+    details: Members are compared as lower-case sets; a second identical run makes no write.
+options:
+  config:
+    description:
+      - The groups. With O(state=merged) the listed members are added and others kept; with
+        V(replaced) and V(overridden) each listed group has exactly the listed members; with
+        V(deleted) the listed groups are deleted.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      description:
+        description: The group name as shown in the console, without the owner tag. The natural key.
+        type: str
+        required: true
+      members:
+        description:
+          - Email addresses and domains. Omit to leave the members of an existing group as they are.
+        type: list
+        elements: str
+notes:
+  - The built-in groups (for example "Permitted Senders") refuse member changes through the
+    API (C(err_xdk_operation_forbidden_for_address)); keep members in a group of your own
+    and point the console policy at it.
+  - Legacy API 1.0 keys work for these classic endpoints as well as API 2.0 credentials.
+'''
+
+EXAMPLES = r'''
+- name: Keep the VIP list for Impersonation Protect current
+  mailsec.mimecast.mimecast_profile_group:
+    state: replaced
+    config:
+      - description: Executives (VIP)
+        members:
+          - ceo@corp.example
+          - cfo@corp.example
+'''
+
+RETURN = r'''
+actions:
+  description:
+    - Group creates/deletes (C(description), C(id)) and member changes (C(add_members),
+      C(remove_members) with C(members)), in order; in check mode the same list a real run would execute.
+  returned: when state is not gathered
+  type: list
+  elements: dict
+  sample:
+    - {action: create, description: Executives (VIP), collection: profile-group, id: null}
+    - {action: add_members, description: Executives (VIP), members: [ceo@corp.example], id: null}
+before:
+  description: Each addressed group's id and members before the task (members null when not read).
+  returned: when state is not gathered
+  type: dict
+after:
+  description: Each addressed group's id and members after the task (predicted in check mode).
+  returned: when state is not gathered
+  type: dict
+gathered:
+  description: The groups this collection owns with their members.
+  returned: when state is gathered
+  type: list
+  elements: dict
+api_calls:
+  description: How many Mimecast API calls the task made (C(read), C(write), C(auth), C(total)).
+  returned: always
+  type: dict
+  sample: {read: 2, write: 2, auth: 1, total: 5}
+'''
+
+from ansible_collections.mailsec.mimecast.plugins.module_utils._module import (
+    MimecastModule,
+    declarative_argument_spec,
+)
+from ansible_collections.mailsec.mimecast.plugins.module_utils._profile_group import GroupSpec, sync_groups
+
+
+def main():
+    argument_spec = declarative_argument_spec(dict(
+        description=dict(type="str", required=True),
+        members=dict(type="list", elements="str"),
+    ))
+    module = MimecastModule(argument_spec, supports_check_mode=True)
+    p = module.params
+    module.run(lambda client: sync_groups(client, GroupSpec(), p["state"], p["config"], owner_tag=p["owner_tag"],
+                                          adopt=p["adopt"], check_mode=module.check_mode))
+
+
+if __name__ == "__main__":
+    main()
