@@ -137,7 +137,7 @@ class ManagedUrlSpec(Spec):
         entry["_collection"] = MANAGED_URL
         entry["match_type"] = match_type
         shared = shared_hosting_domain(host)
-        if (shared and match_type == "domain" and entry.get("action", "permit") == "permit"
+        if (shared and match_type == "domain" and (entry.get("action") or "permit") == "permit"
                 and not self.allow_shared_domains):
             raise GuardrailError([
                 "url %r: %s is a shared platform; permitting the whole domain lets any page on it "

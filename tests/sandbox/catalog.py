@@ -6,10 +6,15 @@ Sources: /work/shared/research/mimecast-api.md (section numbers in comments).
 """
 
 import base64
+import binascii
 import datetime
+import hashlib
+import hmac
 import ipaddress
 import os
 import re
+import secrets
+from urllib.parse import urlsplit
 
 # --------------------------------------------------------------------------- tenants
 
@@ -47,7 +52,15 @@ def tenant_config(name, cfg):
     account.update(cfg.get("account") or {})
     cfg["account"] = account
     cfg.setdefault("internal_domains", ["%s.example" % name])
+    cfg["settings"] = dict(DEFAULT_SETTINGS, **(cfg.get("settings") or {}))
     return cfg
+
+
+# Tenant switches for the delivery simulation (not Mimecast API objects; see Sandbox.settings).
+DEFAULT_SETTINGS = {
+    "greylisting": False,                             # account-wide greylisting on/off
+    "permitted_sender_groups": ["Permitted Senders"],  # groups a console-made Permitted
+}                                                     # Senders policy would reference (research 3)
 
 
 def new_id(prefix="eNo1", nbytes=90):
@@ -62,6 +75,38 @@ ETERNAL_TO = "2100-01-01T23:59:59+0000"
 
 def now_string():
     return datetime.datetime.now(datetime.timezone.utc).strftime(DATE_FORMAT)
+
+
+_SEAL_KEY = os.urandom(32)
+
+
+def _keystream(nonce, length):
+    blocks = (hashlib.sha256(_SEAL_KEY + nonce + bytes([i])).digest()
+              for i in range(length // 32 + 1))
+    return b"".join(blocks)[:length]
+
+
+def seal(payload):
+    """Opaque token carrying `payload`: different every call, tamper-evident (HMAC)."""
+    nonce = os.urandom(12)
+    body = nonce + bytes(a ^ b for a, b in zip(payload, _keystream(nonce, len(payload))))
+    mac = hmac.new(_SEAL_KEY, body, hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(body + mac).decode().rstrip("=")
+
+
+def unseal(token):
+    """The payload of a seal() token, or None when it is not one (garbled, truncated...)."""
+    if not isinstance(token, str) or not re.match(r"^[A-Za-z0-9_-]+$", token):
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (ValueError, binascii.Error):
+        return None
+    body, mac = raw[:-16], raw[-16:]
+    if len(body) < 12 or not hmac.compare_digest(
+            mac, hmac.new(_SEAL_KEY, body, hashlib.sha256).digest()[:16]):
+        return None
+    return bytes(a ^ b for a, b in zip(body[12:], _keystream(body[:12], len(body) - 12)))
 
 
 # --------------------------------------------------------------------------- validation
@@ -343,18 +388,20 @@ COLLECTIONS = [
 # --------------------------------------------------------------------------- classic endpoints
 
 class ClassicError(Exception):
-    """Raise from a classic handler to answer a whole-call error (HTTP status + one fail)."""
+    """Raise from a classic handler to answer a whole-call error (HTTP status + one fail).
+    body: answer this instead of the envelope ("" = empty body)."""
 
-    def __init__(self, status, code, message):
+    def __init__(self, status, code, message, body=None):
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message, self.body = status, code, message, body
 
 
-def page(items, meta, page_size, token_codec):
+def page(items, meta, page_size, token_codec, max_size=None):
     """Classic meta.pagination paging: returns (slice, pagination meta)."""
     pag = (meta or {}).get("pagination") or {}
     size = pag.get("pageSize", page_size)
-    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1 \
+            or (max_size and size > max_size):
         raise ClassicError(400, "err_validation_invalid_page_size", "Invalid pageSize")
     size = min(size, page_size)
     start = token_codec.decode(pag.get("pageToken"), "classic")
@@ -395,11 +442,636 @@ def internal_domain(domain, inbound_type="any"):
             "inboundType": inbound_type}
 
 
+def fail_item(item, exc):
+    """A `fail` element for one data item: key echo + the Invalid as a classic error."""
+    return {"key": item, "errors": [dict(exc.as_dict(), retryable=False)]}
+
+
+def each(data, one):
+    """Several items in `data` behave like separate calls (research 2.1): run `one(item)`
+    per item; its result goes to `data`, an Invalid to `fail`. ClassicError aborts the call."""
+    out, fail = [], []
+    for item in data:
+        try:
+            if not isinstance(item, dict):
+                raise Invalid("err_validation_invalid_type", "Each data item must be an object")
+            result = one(item)
+            if result is not None:
+                out.append(result)
+        except Invalid as exc:
+            fail.append(fail_item(item, exc))
+    return out, fail
+
+
+def required(item, key, check=None):
+    if item.get(key) in (None, ""):
+        code = "err_validation_null" if item.get(key) is None else "err_validation_blank"
+        raise Invalid(code, "%s is required" % key if code.endswith("null") else
+                      "This field, if present, cannot be blank or empty", key)
+    return check(item[key], key) if check else item[key]
+
+
+def optional_bool(item, key):
+    return v_bool(item[key], key) if item.get(key) is not None else False
+
+
+def internal_domains_of(state):
+    return {d["domain"].lower() for d in state["internal_domains"]}
+
+
+def domain_of(address):
+    return address.rsplit("@", 1)[-1].lower()
+
+
+# ---- profile groups (research 9.2); ids ~250 opaque chars, tamper-evident like real ones
+
+GROUP_PREFIX = "eNoVz"
+BUILTIN_GROUPS = ("Permitted Senders", "Blocked Senders")
+FORBIDDEN_FOR_ADDRESS = Invalid("err_xdk_operation_forbidden_for_address",
+                                "0003 Forbidden To Perform Operation For Address")
+
+
+def group_id():
+    return GROUP_PREFIX + seal(os.urandom(150))          # 243 characters
+
+
+def new_group(description, parent_id, builtin=False):
+    return {"id": group_id(), "description": description, "source": "cloud",
+            "parentId": parent_id, "builtin": builtin, "members": []}
+
+
+def check_group_ids(data, keys=("id",)):
+    """research 2.4 [Notes]: a group id that is not well formed (e.g. truncated) -> HTTP 400
+    with an EMPTY body, for the whole call (checked before any item is processed)."""
+    for item in data:
+        for key in keys:
+            gid = item.get(key) if isinstance(item, dict) else None
+            if gid in (None, ""):
+                continue
+            if not isinstance(gid, str) or not gid.startswith(GROUP_PREFIX) \
+                    or unseal(gid[len(GROUP_PREFIX):]) is None:
+                raise ClassicError(400, None, None, body="")
+
+
+def find_group(ctx, gid, key="id", writable=False):
+    """The group `gid` of this tenant (Invalid when unknown; writes to a builtin forbidden)."""
+    group = ctx.state["groups"].get(gid)
+    if group is None:
+        raise Invalid("err_folder_not_found", "Folder not found", key)   # code invented
+    if writable and group["builtin"] and not ctx.seeding:
+        raise FORBIDDEN_FOR_ADDRESS
+    return group
+
+
+def render_group(state, group):
+    return {"id": group["id"], "description": group["description"], "source": group["source"],
+            "parentId": group["parentId"],
+            "folderCount": sum(1 for g in state["groups"].values()
+                               if g["parentId"] == group["id"]),
+            "userCount": len(group["members"])}
+
+
+def render_member(member):
+    return {k: member[k] for k in ("emailAddress", "domain", "name", "internal", "type", "notes")}
+
+
+def find_groups(ctx, data, meta):
+    pages = []
+
+    def one(item):
+        query, source = item.get("query"), item.get("source")
+        if query is not None and not isinstance(query, str):
+            raise Invalid("err_validation_invalid_type", "Must be a string", "query")
+        if source is not None:
+            v_enum("cloud", "ldap")(source, "source")
+        folders = [render_group(ctx.state, g) for g in ctx.state["groups"].values()
+                   if (not query or query.lower() in g["description"].lower())
+                   and source in (None, g["source"])]
+        folders, pagination = page(folders, meta, ctx.page_size, ctx.tokens)
+        pages.append(pagination)
+        return dict({"source": source} if source else {}, folders=folders)
+    out, fail = each(data or [{}], one)
+    return out, fail, (pages[0] if pages else None)
+
+
+def parent_of(ctx, item):
+    if item.get("parentId") in (None, ""):
+        return ctx.state["root_group"]
+    if item["parentId"] == ctx.state["root_group"]:
+        return item["parentId"]
+    return find_group(ctx, item["parentId"], "parentId")["id"]
+
+
+def create_group(ctx, data, meta):
+    check_group_ids(data, ("parentId",))
+
+    def one(item):
+        description = required(item, "description", v_text(200))
+        group = new_group(description, parent_of(ctx, item))    # duplicates allowed (UNCERTAIN)
+        ctx.state["groups"][group["id"]] = group
+        return render_group(ctx.state, group)
+    return each(data, one) + (None,)
+
+
+def update_group(ctx, data, meta):
+    check_group_ids(data, ("id", "parentId"))
+
+    def one(item):
+        group = find_group(ctx, required(item, "id"), writable=True)
+        description = group["description"]
+        if item.get("description") is not None:
+            description = v_text(200)(item["description"], "description")
+        parent = group["parentId"] if "parentId" not in item else parent_of(ctx, item)
+        ancestor = parent
+        while ancestor in ctx.state["groups"]:              # no cycles
+            if ancestor == group["id"]:
+                raise Invalid("err_validation_invalid_value",
+                              "A group cannot be moved below itself", "parentId")
+            ancestor = ctx.state["groups"][ancestor]["parentId"]
+        group["description"], group["parentId"] = description, parent
+        return render_group(ctx.state, group)
+    return each(data, one) + (None,)
+
+
+def delete_group(ctx, data, meta):
+    check_group_ids(data)
+
+    def one(item):
+        group = find_group(ctx, required(item, "id"), writable=True)
+        doomed, grew = {group["id"]}, True
+        while grew:                                         # subgroups go too (UNCERTAIN)
+            more = {g["id"] for g in ctx.state["groups"].values() if g["parentId"] in doomed}
+            grew = not more <= doomed
+            doomed |= more
+        for gid in doomed:
+            del ctx.state["groups"][gid]
+    return each(data, one) + (None,)
+
+
+def get_group_members(ctx, data, meta):
+    check_group_ids(data)
+    pages = []
+
+    def one(item):
+        group = find_group(ctx, required(item, "id"))
+        members, pagination = page([render_member(m) for m in group["members"]], meta,
+                                   ctx.page_size, ctx.tokens, max_size=500)
+        pages.append(pagination)
+        return {"groupMembers": members}
+    out, fail = each(data, one)
+    return out, fail, (pages[0] if pages else None)
+
+
+def member_of(ctx, item):
+    """(kind, value) of the member named by item: emailAddress xor domain, lower-cased."""
+    if item.get("emailAddress") is not None and item.get("domain") is not None:
+        raise Invalid("err_validation_invalid_value", "Give emailAddress or domain, not both",
+                      "domain")
+    if item.get("domain") is not None:
+        return "domain", required(item, "domain", v_domain).lower()
+    return "emailAddress", required(item, "emailAddress", v_email).lower()
+
+
+def _member_match(member, kind, value):
+    if kind == "domain":                    # a domain entry, not an address on that domain
+        return not member["emailAddress"] and member["domain"] == value
+    return member["emailAddress"] == value
+
+
+def _seed_group_ref(ctx, item):
+    """Seeding convenience: {"group": "<description>"} instead of {"id"}."""
+    if ctx.seeding and "group" in item and "id" not in item:
+        item = dict(item)
+        item["id"] = next((g["id"] for g in ctx.state["groups"].values()
+                           if g["description"] == item.pop("group")), None)
+    return item
+
+
+def add_group_member(ctx, data, meta):
+    data = [_seed_group_ref(ctx, i) if isinstance(i, dict) else i for i in data]
+    check_group_ids(data)
+
+    def one(item):
+        group = find_group(ctx, required(item, "id"))
+        kind, value = member_of(ctx, item)
+        find_group(ctx, group["id"], writable=True)
+        if any(_member_match(m, kind, value) for m in group["members"]):
+            raise Invalid("err_folder_group_member_already_exists", "Group member already exists")
+        notes = item.get("notes") or ""
+        if not isinstance(notes, str):
+            raise Invalid("err_validation_invalid_type", "Must be a string", "notes")
+        internal = domain_of(value) in internal_domains_of(ctx.state)
+        member = {"id": new_id("eNoVz", 120), "emailAddress": value if kind == "emailAddress"
+                  else "", "domain": domain_of(value), "name": "", "internal": internal,
+                  "type": "created_manually", "notes": notes}
+        group["members"].append(member)
+        return {"id": member["id"], "folderId": group["id"], kind: value, "internal": internal}
+    return each(data, one) + (None,)
+
+
+def remove_group_member(ctx, data, meta):
+    check_group_ids(data)
+
+    def one(item):
+        group = find_group(ctx, required(item, "id"))
+        kind, value = member_of(ctx, item)
+        find_group(ctx, group["id"], writable=True)
+        member = next((m for m in group["members"] if _member_match(m, kind, value)), None)
+        if member is None:
+            raise Invalid("err_folder_email_address_not_found", "Error email address not found")
+        group["members"].remove(member)
+        return {"id": member["id"], "folderId": group["id"], kind: value,
+                "internal": member["internal"]}
+    return each(data, one) + (None,)
+
+
+def in_group(group, address):
+    address = address.lower()
+    return any(m["emailAddress"].lower() == address if m["emailAddress"]
+               else m["domain"] == domain_of(address) for m in group["members"])
+
+
+# ---- managed URLs (research 6.1): stored decomposed; ids are fresh opaque tokens per read
+
+URL_FIELDS = ("scheme", "domain", "port", "path", "queryString")
+
+
+def decompose_url(url, field="url"):
+    if not isinstance(url, str) or not url.strip():
+        raise Invalid("err_validation_blank", "This field, if present, cannot be blank or empty",
+                      field)
+    bad = Invalid("err_validation_invalid_url", "Not a valid URL", field)       # code invented
+    if "#" in url:
+        raise Invalid(bad.code, "The URL must not contain #", field)
+    url = url.strip()
+    parts = urlsplit(url if "://" in url else "http://" + url)   # bare host: http (UNCERTAIN)
+    try:
+        port = parts.port
+    except ValueError:
+        raise bad
+    host = parts.hostname or ""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if not DOMAIN_RE.match(host):
+            raise bad
+    if parts.scheme.lower() not in ("http", "https"):
+        raise bad
+    return {"scheme": parts.scheme.lower(), "domain": host, "port": -1 if port is None else port,
+            "path": parts.path, "queryString": parts.query}
+
+
+def compose_url(entry):
+    port = "" if entry["port"] == -1 else ":%d" % entry["port"]
+    query = "?" + entry["queryString"] if entry["queryString"] else ""
+    return "%s://%s%s%s%s" % (entry["scheme"], entry["domain"], port, entry["path"], query)
+
+
+def managed_url_id(entry_id):
+    return seal(bytes.fromhex(entry_id) + os.urandom(32))
+
+
+def render_managed_url(entry_id, entry):
+    return dict({"id": managed_url_id(entry_id)}, **entry)
+
+
+def create_managed_url(ctx, data, meta):
+    def one(item):
+        action = required(item, "action", v_enum("block", "permit"))
+        parts = decompose_url(required(item, "url"))
+        match_type = v_enum("explicit", "domain")(item.get("matchType") or "explicit",
+                                                  "matchType")
+        comment = item.get("comment") or ""
+        if not isinstance(comment, str):
+            raise Invalid("err_validation_invalid_type", "Must be a string", "comment")
+        flags = {k: optional_bool(item, k) and (action == "permit" or k == "disableLogClick")
+                 for k in ("disableUserAwareness", "disableRewrite", "disableLogClick")}
+        for entry in ctx.state["managed_urls"].values():
+            if entry["matchType"] == match_type and all(entry[k] == parts[k] for k in URL_FIELDS):
+                raise Invalid("err_managed_url_exists_code",
+                              "The managed URL already exists; to update it, delete and recreate")
+        entry = dict(parts, matchType=match_type, action=action, comment=comment, **flags)
+        entry_id = secrets.token_hex(16)
+        ctx.state["managed_urls"][entry_id] = entry
+        return render_managed_url(entry_id, entry)
+    return each(data, one) + (None,)
+
+
+def get_all_managed_urls(ctx, data, meta):
+    entries = ctx.state["managed_urls"]
+    filters = [i for i in data if isinstance(i, dict) and i.get("domainOrUrl")]
+    wanted = []
+    for entry_id, entry in entries.items():
+        url = compose_url(entry).lower()
+        for item in filters or [None]:
+            value = str(item["domainOrUrl"]).lower() if item else ""
+            if not item or (value in (url, entry["domain"]) if item.get("exactMatch")
+                            else value in url):
+                wanted.append(render_managed_url(entry_id, entry))
+                break
+    items, pagination = page(wanted, meta, ctx.page_size, ctx.tokens)
+    return items, [], pagination
+
+
+def delete_managed_url(ctx, data, meta):
+    def one(item):
+        raw = unseal(item.get("id"))
+        entry_id = raw[:16].hex() if raw and len(raw) == 48 else None
+        if entry_id not in ctx.state["managed_urls"]:
+            raise Invalid("err_managed_url_not_found", "Managed URL not found")
+        del ctx.state["managed_urls"][entry_id]
+    return each(data, one) + (None,)
+
+
+REWRITE_HOST = "protect-us.mimecast.com"
+
+
+def decode_url(ctx, data, meta):
+    def one(item):
+        url = required(item, "url")
+        parts = urlsplit(url) if isinstance(url, str) else None
+        token = parts.path[3:] if parts and parts.hostname == REWRITE_HOST \
+            and parts.path.startswith("/s/") else None
+        if token not in ctx.state["rewrites"]:
+            raise Invalid("err_url_decode_failed", "The URL could not be decoded")   # invented
+        return {"url": ctx.state["rewrites"][token], "success": True}
+    return each(data, one) + (None,)
+
+
+# ---- message tracking (research 10)
+
+TRACKING_DAYS = 30
+SEARCH_FIELDS = ("id", "status", "info", "fromEnv", "fromHdr", "to", "subject", "received",
+                 "sent", "senderIP", "attachments", "route", "spamScore", "detectionLevel")
+MESSAGE_EXTRAS = {"cc": [], "htmlBody": "", "textBody": "", "messageId": "", "remoteHost": "",
+                  "policyInfo": [], "permittedSender": False}
+
+
+def _parse_date(value, field):
+    return datetime.datetime.strptime(v_date(value, field), DATE_FORMAT)
+
+
+def search_messages(ctx, data, meta):
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+    def one(item):
+        start = _parse_date(item["start"], "start") if item.get("start") else None
+        end = _parse_date(item["end"], "end") if item.get("end") else None
+        if start and start < now - datetime.timedelta(days=TRACKING_DAYS):
+            raise Invalid("err_track_and_trace_invalid_start_date", "Invalid start date",
+                          "start")
+        if start and end and end < start:
+            raise Invalid("err_validation_invalid_date_range", "end is before start", "end")
+        opts = item.get("advancedTrackAndTraceOptions") or {}
+        if not isinstance(opts, dict):
+            raise Invalid("err_validation_invalid_type", "Must be an object",
+                          "advancedTrackAndTraceOptions")
+        if opts and item.get("messageId"):
+            raise Invalid("err_validation_invalid_combination", "Use either messageId or "
+                          "advancedTrackAndTraceOptions, not both", "messageId")
+        if opts.get("route") is not None:
+            v_enum("internal", "outbound", "inbound")(opts["route"], "route")
+        low = {k: str(v).lower() for k, v in opts.items() if v not in (None, "")}
+        lower = start or now - datetime.timedelta(days=TRACKING_DAYS)
+        found = []
+        for rec in ctx.state["messages"].values():
+            received = datetime.datetime.strptime(rec["received"], DATE_FORMAT)
+            if received < lower or (end and received > end):
+                continue
+            if item.get("messageId") and rec["messageId"] != item["messageId"]:
+                continue
+            if "from" in low and rec["fromEnv"]["emailAddress"].lower() != low["from"]:
+                continue
+            if "to" in low and low["to"] not in [t["emailAddress"].lower() for t in rec["to"]]:
+                continue
+            if "subject" in low and low["subject"] not in rec["subject"].lower():
+                continue
+            if "senderIP" in low and rec["senderIP"].lower() != low["senderIP"]:
+                continue
+            if "route" in low and rec["route"] != low["route"]:
+                continue
+            found.append({k: copy_json(rec[k]) for k in SEARCH_FIELDS})
+        return {"trackedEmails": found}
+    return each(data or [{}], one) + (None,)
+
+
+def copy_json(value):
+    return [copy_json(v) for v in value] if isinstance(value, list) else (
+        {k: copy_json(v) for k, v in value.items()} if isinstance(value, dict) else value)
+
+
+RECEIPT_EVENTS = {"held": "Email Received - Held", "deferred": "Email Deferred - Greylisting"}
+
+
+def message_info(rec):
+    addresses = [t["emailAddress"] for t in rec["to"]]
+    body = {"fromEnvelope": rec["fromEnv"]["emailAddress"],
+            "fromHeader": rec["fromHdr"]["emailAddress"], "to": addresses, "cc": list(rec["cc"]),
+            "subject": rec["subject"], "sent": rec["sent"], "processed": rec["received"],
+            "htmlBody": rec["htmlBody"], "textBody": rec["textBody"], "attachments": [],
+            "transmissionInfo": "<pre>\nFrom: %s\r\nTo: %s\r\nSubject: %s\r\n</pre>" % (
+                rec["fromHdr"]["emailAddress"], ", ".join(addresses), rec["subject"])}
+    server = "us-mta-1.us.mimecast.lan"
+    policy = copy_json(rec["policyInfo"])
+    delivered = {} if rec["status"] not in ("delivered", "archived") else {
+        a: {"messageInfo": dict(copy_json(body), route=rec["route"]), "policyInfo": policy,
+            "deliveryMetaInfo": {"deliveryEvent": "Email Delivered", "emailAddress": a,
+                                 "processingServer": server, "encryptionInfo": "TLS"}}
+        for a in addresses}
+    return {
+        "id": rec["id"], "status": rec["status"],
+        "recipientInfo": {"messageInfo": body, "recipientMetaInfo": {
+            "receiptEvent": RECEIPT_EVENTS.get(rec["status"], "Email Received"),
+            "spamEvent": "na", "remoteIp": rec["senderIP"], "remoteHost": rec["remoteHost"],
+            "encryptionInfo": "TLS", "processingServer": server, "messageExpiresIn": 7}},
+        "deliveredMessage": delivered,
+        "retentionInfo": {"purgeBasedOn": "original"},
+        "spamInfo": {"spamScore": rec["spamScore"], "detectionLevel": rec["detectionLevel"],
+                     "spamProcessingDetail": {"permittedSender": {
+                         "allow": True,
+                         "info": "Permitted Senders" if rec["permittedSender"] else "none"}}},
+        "policyInfo": policy}
+
+
+def get_message_info(ctx, data, meta):
+    def one(item):
+        rec = ctx.state["messages"].get(required(item, "id"))
+        if rec is None:
+            raise Invalid("err_message_not_found", "Message not found")          # invented
+        return message_info(rec)
+    return each(data, one) + (None,)
+
+
+def tracked_email(tracked, received=None):
+    """A full stored record from a (partial) trackedEmails item; see Sandbox.seed_message."""
+    rec = {"id": new_id("eNpN", 140), "status": "delivered", "info": "Delivered",
+           "fromEnv": {"emailAddress": ""}, "to": [], "subject": "",
+           "received": received or now_string(), "senderIP": "", "attachments": False,
+           "route": "inbound", "spamScore": 0, "detectionLevel": "relaxed"}
+    rec.update(copy_json(MESSAGE_EXTRAS))
+    rec.update(copy_json(tracked))
+    v_date(rec["received"], "received")
+    rec.setdefault("sent", rec["received"])
+    rec.setdefault("fromHdr", {"displayableName": "",
+                               "emailAddress": rec["fromEnv"]["emailAddress"]})
+    return rec
+
+
+# ---- delivery simulation (Sandbox.deliver): the tenant's current state decides the outcome
+
+URL_IN_HTML = re.compile(r"https?://[^\s\"'<>]+", re.I)
+
+
+def target_matches(state, target, address):
+    kind, domain = target["type"], domain_of(address)
+    if kind == "everyone":
+        return True
+    if kind in ("internal_addresses", "external_addresses"):
+        return (domain in internal_domains_of(state)) == (kind == "internal_addresses")
+    if kind == "email_domain":
+        return domain == target["domain"].lower()
+    if kind == "individual_email_address":
+        return address.lower() == target["emailAddress"].lower()
+    if kind == "profile_group":
+        group = state["groups"].get(target["groupId"])
+        return bool(group) and in_group(group, address)
+    return False                 # free mail, attributes, display names: not simulated
+
+
+def matching_policies(state, collection, options, sender, recipients, ip, when):
+    """Enabled policies of `collection` with an option in `options` that apply to this
+    message: validity window, sourceIPs (absent = any IP), from and to targets."""
+    out = []
+    for rec in state["collections"][collection].values():
+        body = rec["body"]
+        start = body.get("fromDateTime", body.get("fromDate"))
+        stop = body.get("toDateTime", body.get("toDate"))
+        if not body["enabled"] or body["option"] not in options \
+                or (start and when < start) or (stop and when > stop):
+            continue
+        if body.get("sourceIPs") and not any(
+                ipaddress.ip_address(ip) in ipaddress.ip_network(n, strict=False)
+                for n in body["sourceIPs"]):
+            continue
+        if target_matches(state, body["from"], sender) and any(
+                target_matches(state, body["to"], r) for r in recipients):
+            out.append(body)
+    return out
+
+
+def policy_entry(name, kind, action):
+    return {"policyName": name, "policyType": kind, "action": action, "inherited": False}
+
+
+def deliver(state, sender, recipients, subject, sender_ip, html, received=None):
+    """Simulate Mimecast receiving one inbound message; returns the stored tracked record."""
+    v_email(sender, "sender")
+    recipients = [recipients] if isinstance(recipients, str) else list(recipients)
+    v_list(v_email, nonempty=True)(recipients, "recipients")
+    ipaddress.ip_address(sender_ip)
+    if isinstance(received, datetime.datetime):
+        received = received.astimezone(datetime.timezone.utc).strftime(DATE_FORMAT)
+    when = v_date(received or now_string(), "received")
+    settings, policy = state["settings"], []
+    args = (sender, recipients, sender_ip, when)
+    status, info = "delivered", "Delivered"
+    # 1. greylisting happens at SMTP time: a deferred message has no content.
+    grey_skip = matching_policies(state, "greylisting", ("no_action",), *args)
+    grey_apply = matching_policies(state, "greylisting", ("apply",), *args)
+    if grey_skip:
+        policy.append(policy_entry(grey_skip[0]["description"], "Greylisting", "Take No Action"))
+    elif settings["greylisting"] or grey_apply:
+        triplet = (sender_ip, sender.lower(), tuple(sorted(r.lower() for r in recipients)))
+        if triplet not in state["greylist_seen"]:
+            state["greylist_seen"].add(triplet)
+            status, info = "deferred", "Greylisting"
+            name = grey_apply[0]["description"] if grey_apply else "Greylisting"
+            policy.append(policy_entry(name, "Greylisting", "Defer"))
+    permitted, body = False, ""
+    if status != "deferred":
+        # 2. anti-spoofing: an internal sender domain from outside is held unless no_action.
+        spoof_skip = matching_policies(state, "anti-spoofing", ("no_action",), *args)
+        if spoof_skip:
+            policy.append(policy_entry(spoof_skip[0]["description"], "Anti-Spoofing",
+                                       "Take No Action"))
+        elif domain_of(sender) in internal_domains_of(state):
+            applied = matching_policies(state, "anti-spoofing", ("apply", "apply_non_mimecast"),
+                                        *args)
+            name = applied[0]["description"] if applied else "Default Anti-Spoofing Policy"
+            policy.append(policy_entry(name, "Anti-Spoofing", "Hold"))
+            status, info = "held", "Anti-Spoofing"
+        # 3. Permitted Senders: the console-made policy over the configured groups.
+        permitted = any(g["description"] in settings["permitted_sender_groups"]
+                        and in_group(g, sender) for g in state["groups"].values())
+        if permitted:
+            policy.append(policy_entry("Permitted Senders", "Permitted Senders", "Permit sender"))
+        # 4. URL Protect: rewrite every link unless a permit + disableRewrite entry matches.
+        body = URL_IN_HTML.sub(lambda m: rewrite_link(state, m.group(0)), html or "")
+    rec = tracked_email({
+        "status": status, "info": info, "fromEnv": {"emailAddress": sender},
+        "fromHdr": {"displayableName": "", "emailAddress": sender},
+        "to": [{"displayableName": "", "emailAddress": r} for r in recipients],
+        "subject": subject or "", "senderIP": sender_ip, "htmlBody": body,
+        "textBody": re.sub(r"<[^>]+>", "", body), "policyInfo": policy,
+        "permittedSender": permitted, "messageId": "<%s@sandbox.example>" % secrets.token_hex(8)},
+        when)
+    state["messages"][rec["id"]] = rec
+    return rec
+
+
+def rewrite_link(state, url):
+    try:
+        parts = decompose_url(url.split("#", 1)[0])
+    except Invalid:
+        return url
+    for entry in state["managed_urls"].values():
+        if entry["action"] != "permit" or not entry["disableRewrite"]:
+            continue
+        if entry["matchType"] == "domain":
+            host = parts["domain"]
+            if host == entry["domain"] or host.endswith("." + entry["domain"]):
+                return url
+        elif all(entry[k] == parts[k] for k in URL_FIELDS):
+            return url
+    token = secrets.token_urlsafe(18)
+    state["rewrites"][token] = url
+    return "https://%s/s/%s?domain=%s" % (REWRITE_HOST, token, parts["domain"])
+
+
+def tenant_state(cfg):
+    """The initial per-tenant state (see Sandbox.reset)."""
+    root = group_id()                         # hidden root folder: parentId of top-level groups
+    groups = [new_group(name, root, builtin=True) for name in BUILTIN_GROUPS]
+    return {"internal_domains": [internal_domain(d) for d in cfg["internal_domains"]],
+            "collections": {c.name: {} for c in COLLECTIONS},
+            "root_group": root, "groups": {g["id"]: g for g in groups},
+            "managed_urls": {}, "rewrites": {}, "messages": {}, "greylist_seen": set(),
+            "settings": copy_json(cfg["settings"])}
+
+
 # path -> handler(ctx, data_items, meta) -> (data, fail, pagination or None)
 CLASSIC = {
     "/api/account/get-account": get_account,
     "/api/domain/get-internal-domain": get_internal_domain,
+    "/api/directory/find-groups": find_groups,
+    "/api/directory/create-group": create_group,
+    "/api/directory/update-group": update_group,
+    "/api/directory/delete-group": delete_group,
+    "/api/directory/get-group-members": get_group_members,
+    "/api/directory/add-group-member": add_group_member,
+    "/api/directory/remove-group-member": remove_group_member,
+    "/api/ttp/url/create-managed-url": create_managed_url,
+    "/api/ttp/url/get-all-managed-urls": get_all_managed_urls,
+    "/api/ttp/url/delete-managed-url": delete_managed_url,
+    "/api/ttp/url/decode-url": decode_url,
+    "/api/message-finder/search": search_messages,
+    "/api/message-finder/get-message-info": get_message_info,
 }
+
+# Sandbox.seed() collections served by a classic create/add function (builtin groups allowed).
+SEEDERS = {"groups": "/api/directory/create-group",
+           "group_members": "/api/directory/add-group-member",
+           "managed_urls": "/api/ttp/url/create-managed-url"}
 
 # Classic functions that change state (for the request log's `write` flag).
 WRITE_PREFIXES = ("create", "update", "delete", "add", "remove")

@@ -29,8 +29,9 @@ from types import SimpleNamespace
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .catalog import (
-    CLASSIC, COLLECTIONS, DEFAULT_TENANTS, WRITE_PREFIXES, ClassicError, ValidationErrors,
-    internal_domain, new_id, now_string, tenant_config,
+    CLASSIC, COLLECTIONS, DEFAULT_SETTINGS, DEFAULT_TENANTS, SEEDERS, WRITE_PREFIXES,
+    ClassicError, Invalid, ValidationErrors, copy_json, deliver, internal_domain, new_id,
+    now_string, render_group, render_member, tenant_config, tenant_state, tracked_email,
 )
 
 TOKEN_PATH = "/oauth/token"
@@ -191,33 +192,53 @@ class Sandbox:
         """Every tenant back to its initial state; request log and faults cleared.
         Issued tokens stay valid (use expire_tokens() for that)."""
         with self._lock:
-            self._data = {
-                name: {"internal_domains": [internal_domain(d) for d in cfg["internal_domains"]],
-                       "collections": {c.name: {} for c in COLLECTIONS}}
-                for name, cfg in self.tenants.items()}
+            self._data = {name: tenant_state(cfg) for name, cfg in self.tenants.items()}
             self._log, self._faults, self._windows = [], [], {}
 
-    def state(self, tenant=None):
-        """{collection: [items as read back], "internal_domains": [...]} for one tenant,
-        or {tenant: that} for all when tenant is None."""
+    def state(self, tenant=None, builtin=False):
+        """{collection: [items as read back], "internal_domains": [...], "groups": [...],
+        "managed_urls": [...], "messages": [...]} for one tenant, or {tenant: that} for all
+        when tenant is None. builtin=True adds the built-in groups and the tenant settings."""
         with self._lock:
             if tenant is None:
-                return {name: self.state(name) for name in self._data}
+                return {name: self.state(name, builtin) for name in self._data}
             data = self._tenant_data(tenant)
             out = {c.name: [self._readback(c, i, r) for i, r in data["collections"][c.name].items()]
                    for c in COLLECTIONS}
             out["internal_domains"] = copy.deepcopy(data["internal_domains"])
+            out["groups"] = [dict(render_group(data, g), builtin=g["builtin"],
+                                  members=[render_member(m) for m in g["members"]])
+                             for g in data["groups"].values() if builtin or not g["builtin"]]
+            out["managed_urls"] = [dict({"entryId": i}, **e)
+                                   for i, e in data["managed_urls"].items()]
+            out["messages"] = copy_json(list(data["messages"].values()))
+            if builtin:
+                out["settings"] = copy_json(data["settings"])
             return out
 
     def seed(self, tenant, collection, items):
         """Create objects from API-shaped create bodies without logging requests; returns ids.
-        collection "internal_domains" takes {"domain", "inboundType"} items."""
+        collection "internal_domains" takes {"domain", "inboundType"} items; "groups",
+        "group_members" and "managed_urls" take create-group / add-group-member (built-in
+        groups allowed; {"group": "<description>"} may replace "id") / create-managed-url items."""
         with self._lock:
             data = self._tenant_data(tenant)
             if collection == "internal_domains":
                 made = [internal_domain(i["domain"], i.get("inboundType", "any")) for i in items]
                 data["internal_domains"].extend(made)
                 return [d["id"] for d in made]
+            if collection in SEEDERS:
+                backup = copy.deepcopy(data)                        # all or nothing
+                try:
+                    out, fail, _ = CLASSIC[SEEDERS[collection]](self._ctx(tenant, True),
+                                                                list(items), {})
+                except ClassicError as exc:
+                    fail = [{"errors": [{"code": exc.code or "malformed id",
+                                         "status": exc.status}]}]
+                if fail:
+                    self._data[tenant] = backup
+                    raise ValueError("seed %s failed: %s" % (collection, json.dumps(fail)))
+                return [o["id"] for o in out]
             coll = self._collection(collection)
             stored = [coll.validate(item) for item in items]   # all or nothing
             return [self._store(data, coll, body) for body in stored]
@@ -260,6 +281,41 @@ class Sandbox:
             raise ValueError("page size must be >= 1")
         self.page_size = int(n)
 
+    def deliver(self, tenant, sender, recipients, subject, sender_ip, html, received=None):
+        """Simulate Mimecast processing one inbound message with the tenant's current state
+        (greylisting, anti-spoofing, Permitted Senders groups, URL rewriting) and record a
+        tracked email; returns its id (for message-finder search / get-message-info)."""
+        with self._lock:
+            try:
+                return deliver(self._tenant_data(tenant), sender, recipients, subject,
+                               sender_ip, html, received)["id"]
+            except Invalid as exc:
+                raise ValueError("%s: %s" % (exc.field, exc.message))
+
+    def seed_message(self, tenant, tracked_email_dict):
+        """Store a tracked email exactly as given (trackedEmails item shape; missing fields
+        defaulted; extras htmlBody, textBody, cc, messageId, remoteHost, policyInfo,
+        permittedSender feed get-message-info); returns its id."""
+        with self._lock:
+            data = self._tenant_data(tenant)
+            try:
+                rec = tracked_email(tracked_email_dict)
+            except Invalid as exc:
+                raise ValueError("%s: %s" % (exc.field, exc.message))
+            data["messages"][rec["id"]] = rec
+            return rec["id"]
+
+    def settings(self, tenant, **changes):
+        """Read (and change) the tenant's simulation settings: greylisting (bool),
+        permitted_sender_groups (group descriptions). Returns the settings."""
+        with self._lock:
+            current = self._tenant_data(tenant)["settings"]
+            unknown = set(changes) - set(DEFAULT_SETTINGS)
+            if unknown:
+                raise KeyError("unknown setting(s): %s" % ", ".join(sorted(unknown)))
+            current.update(copy_json(changes))
+            return copy_json(current)
+
     def issue_token(self, tenant):
         """A valid bearer token for `tenant` without calling /oauth/token (not logged)."""
         with self._lock:
@@ -295,6 +351,13 @@ class Sandbox:
         item.update(copy.deepcopy(coll.render(rec["body"])))
         item.update(createTime=rec["createTime"], lastUpdated=rec["lastUpdated"])
         return item
+
+    def _ctx(self, tenant, seeding=False):
+        """What a classic handler sees: the tenant, its state, paging; seeding bypasses the
+        built-in group write protection."""
+        return SimpleNamespace(tenant=tenant, tenant_cfg=self.tenants[tenant],
+                               state=self._data[tenant], page_size=self.page_size,
+                               tokens=self.page_tokens, seeding=seeding)
 
     def _tenant_by(self, key, value):
         for name, cfg in self.tenants.items():
@@ -438,12 +501,12 @@ class Sandbox:
                 or not isinstance(body.get("meta", {}), dict):
             return 400, envelope(400, "err_request_malformed",
                                  "Body must be {\"meta\": {...}, \"data\": [...]}"), {}
-        ctx = SimpleNamespace(tenant=tenant, tenant_cfg=self.tenants[tenant],
-                              state=self._data[tenant], page_size=self.page_size,
-                              tokens=self.page_tokens)
         try:
-            data, fail, pagination = handler(ctx, body.get("data", []), body.get("meta", {}))
+            data, fail, pagination = handler(self._ctx(tenant), body.get("data", []),
+                                             body.get("meta", {}))
         except ClassicError as exc:
+            if exc.body is not None:
+                return exc.status, exc.body, {}
             return exc.status, envelope(exc.status, exc.code, exc.message), {}
         meta = {"status": 200}
         if pagination:
@@ -525,7 +588,8 @@ class Sandbox:
         routes = {
             ("GET", ""): lambda: {"endpoints": sorted("%s /_sandbox/%s" % r for r in routes),
                                   "tenants": sorted(self.tenants)},
-            ("GET", "state"): lambda: self.state(query.get("tenant") or None),
+            ("GET", "state"): lambda: self.state(query.get("tenant") or None,
+                                                 query.get("builtin") in ("1", "true")),
             ("GET", "requests"): lambda: (self.writes if query.get("writes") in ("1", "true")
                                           else self.requests)(query.get("tenant") or None),
             ("GET", "faults"): self.faults,
@@ -538,6 +602,13 @@ class Sandbox:
             ("POST", "expire-tokens"): lambda: self.expire_tokens() or {"ok": True},
             ("POST", "clear-requests"): lambda: self.clear_requests() or {"ok": True},
             ("POST", "page-size"): lambda: self.set_page_size(args["page_size"]) or {"ok": True},
+            ("POST", "deliver"): lambda: {"id": self.deliver(
+                args["tenant"], args["sender"], args["recipients"], args.get("subject", ""),
+                args["sender_ip"], args.get("html", ""), args.get("received"))},
+            ("POST", "seed-message"): lambda: {"id": self.seed_message(args["tenant"],
+                                                                       args["message"])},
+            ("GET", "settings"): lambda: self.settings(query["tenant"]),
+            ("POST", "settings"): lambda: self.settings(args.pop("tenant"), **args),
         }
         if (method, name) not in routes:
             return 404, {"error": "unknown control endpoint %s %s" % (method, path)}, {}

@@ -55,3 +55,8 @@ def test_shared_platform_allowed_explicitly_or_when_told():
         {"url": "docs.google.com", "match_type": "domain"}, "merged")["url"] == "docs.google.com"
     with pytest.raises(GuardrailError, match="applies only to action permit"):
         prepared("https://x.example/", action="block", disable_rewrite=True)
+
+
+def test_shared_platform_refused_when_action_left_to_default():
+    with pytest.raises(GuardrailError, match="shared platform"):
+        SPEC.prepare({"url": "docs.google.com", "match_type": "domain", "action": None}, "merged")

@@ -381,7 +381,7 @@ def test_request_log_and_writes(http, demo, sb):
     oid = http.post(AS, json=policy(), headers=demo).json()["id"]
     http.patch(AS + "/" + oid, json={"enabled": False}, headers=demo)
     http.post("/api/account/get-account", json={"data": []}, headers=demo)
-    http.post("/api/directory/create-group", json={"data": []}, headers=demo)
+    http.post("/api/ttp/url/update-managed-url", json={"data": []}, headers=demo)
     http.delete(AS + "/" + oid, headers=demo)
     log = sb.requests("demo")
     assert [(r["method"], r["status"], r["write"]) for r in log] == [

@@ -1,0 +1,43 @@
+# -*- coding: utf-8 -*-
+"""mimecast_message_trace: a delivered test message, its policies and link rewriting."""
+
+from __future__ import annotations
+
+from conftest import module_task
+
+TRACE = "mailsec.mimecast.mimecast_message_trace"
+HTML = '<p>Click <a href="https://training.vendor.example/l/abc">here</a></p>'
+
+
+def test_held_then_bypassed_and_unrewritten(sandbox, play):
+    # before allowlisting: spoofing an internal domain is held and links are rewritten
+    sandbox.deliver("demo", "it@corp.example", ["alice@corp.example"], "Test 1", "52.201.210.35", HTML)
+    held = play([module_task(TRACE, sender="it@corp.example", subject="Test 1")]).task("t")
+    assert held["found"] and held["messages"][0]["status"] == "held"
+    assert held["messages"][0]["links_rewritten"] is True
+    assert {"type": "Anti-Spoofing", "action": "Hold"}.items() <= held["messages"][0]["policies"][0].items()
+
+    setup = [
+        {"name": "bypass", "mailsec.mimecast.mimecast_antispoof_bypass": {"config": [
+            {"description": "Vendor", "source_ips": ["52.201.210.35"]}]}},
+        {"name": "urls", "mailsec.mimecast.mimecast_url_bypass": {"config": [
+            {"url": "training.vendor.example", "match_type": "domain", "disable_rewrite": True}]}},
+    ]
+    assert play(setup).rc == 0
+    sandbox.deliver("demo", "it@corp.example", ["alice@corp.example"], "Test 2", "52.201.210.35", HTML)
+    sandbox.clear_requests()
+    result = play([module_task(TRACE, sender="it@corp.example", subject="Test 2", decode_links=True)], check=True)
+    out = result.task("t")
+    message = out["messages"][0]
+    assert message["status"] == "delivered" and message["links_rewritten"] is False
+    assert message["links"] == ["https://training.vendor.example/l/abc"]
+    assert any(p["type"] == "Anti-Spoofing" and p["action"] == "Take No Action" for p in message["policies"])
+    assert sandbox.writes("demo") == [] and out["api_calls"]["write"] == 0
+    assert out["api_calls"]["read"] == 2  # one search, one detail
+
+
+def test_not_found_and_old_start_reported(sandbox, play):
+    none = play([module_task(TRACE, sender="nobody@vendor.example")]).task("t")
+    assert none["found"] is False and none["messages"] == []
+    old = play([module_task(TRACE, sender="x@vendor.example", since="2020-01-01")])
+    assert old.rc != 0 and "err_track_and_trace_invalid_start_date" in old.task("t")["msg"]
