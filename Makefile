@@ -170,7 +170,7 @@ sanity: venv sanity-copy get-pip-standin
 # exclude_paths; it passes when there are no roles or playbooks yet.
 lint: venv collection
 	@$(call say,lint: ansible-lint --profile production (roles/ playbooks/ galaxy.yml meta/))
-	@"$(VBIN)/ansible-lint" --profile production
+	@"$(VBIN)/ansible-lint" --profile production $$([ -t 1 ] || echo --nocolor)
 
 docs-lint: venv collection
 	@$(call say,docs-lint: antsibull-docs lint-collection-docs --plugin-docs)
