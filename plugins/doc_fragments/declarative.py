@@ -27,19 +27,19 @@ options:
   owner_tag:
     description:
       - How ownership is recorded. Every object the module writes gets this tag at the end
-        of its narrative (policy description), separated by one space; the natural key
-        (O(config[].description)) is the narrative without the tag.
+        of its narrative (policy description; for managed URLs, the comment), separated by
+        one space; the natural key is the narrative without the tag.
       - V(overridden) and V(deleted) with an empty O(config) touch only objects carrying the
-        tag, never console-made ones. An untagged object whose narrative equals a listed
-        description is refused unless O(adopt=true).
+        tag, never console-made ones. An untagged object whose key equals a listed entry's
+        is refused unless O(adopt=true).
       - Set to an empty string to make every object of the type the module's own (this
         widens V(overridden) to all of them).
     type: str
     default: '[ansible]'
   adopt:
     description:
-      - Take over an untagged (console-made) object whose narrative equals a listed
-        description instead of refusing; the owner tag is then added to its narrative.
+      - Take over an untagged (console-made) object whose key equals a listed entry's
+        instead of refusing; the owner tag is then added to it.
     type: bool
     default: false
 '''

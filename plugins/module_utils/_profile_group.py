@@ -39,7 +39,7 @@ def normalise_member(value, field="members"):
     if "*" in text:
         raise GuardrailError([
             "%s: %r uses a wildcard; Mimecast profile groups match exact addresses or whole "
-            "domains only (give %r for the domain)" % (field, value, text.split("@")[-1].lstrip("*."))])
+            "domains only (give %r for the domain)" % (field, value, text.rsplit("@", maxsplit=1)[-1].lstrip("*."))])
     if "@" in text:
         if not _ADDRESS.match(text):
             raise GuardrailError(["%s: %r is not an email address" % (field, value)])

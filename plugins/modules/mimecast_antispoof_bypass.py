@@ -30,7 +30,7 @@ description:
     ranges broader than /24 (IPv6 /48) unless O(allow_broad_ranges=true), and SPF domains
     of free-mail or shared cloud-mail providers.
 author:
-  - mailsec.mimecast developers
+  - Mailsec Mimecast developers (@mailsec)
 extends_documentation_fragment:
   - mailsec.mimecast.connection
   - mailsec.mimecast.declarative

@@ -18,12 +18,12 @@ description:
   - Uses the API 2.0 endpoint C(/policy-management/cloud-gateway/v1/greylisting/policies).
   - The natural key is the policy narrative, O(config[].description). The list is read once
     per task (all pages); only real differences are written.
-  - The source-range guardrails are the same code as in M(mailsec.mimecast.mimecast_antispoof_bypass):
+  - The source-range guardrails are the same code as in M(mailsec.mimecast.mimecast_antispoof_bypass);
     overlaps with Microsoft 365 or Google sending ranges, private/loopback/reserved/unspecified
     ranges, malformed values and ranges broader than IPv4 /24 (IPv6 /48) unless
     O(allow_broad_ranges=true) are refused before any write.
 author:
-  - mailsec.mimecast developers
+  - Mailsec Mimecast developers (@mailsec)
 extends_documentation_fragment:
   - mailsec.mimecast.connection
   - mailsec.mimecast.declarative

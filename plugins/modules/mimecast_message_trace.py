@@ -12,16 +12,16 @@ short_description: Find a test message in Mimecast message tracking and report h
 version_added: 0.1.0
 description:
   - Read-only. Searches Mimecast message tracking (Message Finder) by sender, recipient,
-    subject, sender IP and time window, then reads each found message's details: its status
+    subject, sender IP and time window, then reads each found message's details, its status
     (delivered, held, deferred, ...), the policies Mimecast applied (type and action), and
     whether the links in its body were rewritten by URL Protect.
-  - Used to verify a phishing-simulation allowlisting: the test message should be
+  - Used to verify a phishing-simulation allowlisting; the test message should be
     delivered, not held, with the anti-spoofing bypass applied and the simulation links not
     rewritten.
   - Uses C(/api/message-finder/search) and C(/api/message-finder/get-message-info)
     (permission Gateway | Tracking | Read), and optionally C(/api/ttp/url/decode-url).
 author:
-  - mailsec.mimecast developers
+  - Mailsec Mimecast developers (@mailsec)
 extends_documentation_fragment:
   - mailsec.mimecast.connection
   - mailsec.mimecast.attributes

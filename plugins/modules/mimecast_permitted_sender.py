@@ -25,7 +25,7 @@ description:
     force for them), free-mail and cloud-mail provider domains, whole-domain entries unless
     O(allow_domain=true), wildcards, and the built-in groups.
 author:
-  - mailsec.mimecast developers
+  - Mailsec Mimecast developers (@mailsec)
 extends_documentation_fragment:
   - mailsec.mimecast.connection
   - mailsec.mimecast.declarative

@@ -11,7 +11,7 @@ module: mimecast_profile_group
 short_description: Keep Mimecast profile groups and their members as declared
 version_added: 0.1.0
 description:
-  - Manages cloud profile groups (Directories > Profile Groups) and their members: exact
+  - Manages cloud profile groups (Directories > Profile Groups) and their members, exact
     email addresses and whole domains. Policies made in the console point at such groups
     ("Emails From/To - Profile Group"), so keeping the members here keeps those policies
     current, for example a VIP list for Impersonation Protect or a permitted-senders list.
@@ -25,7 +25,7 @@ description:
     module wanted, not errors.
   - Groups match exactly; wildcards are refused, and a domain does not cover its subdomains.
 author:
-  - mailsec.mimecast developers
+  - Mailsec Mimecast developers (@mailsec)
 extends_documentation_fragment:
   - mailsec.mimecast.connection
   - mailsec.mimecast.declarative

@@ -31,7 +31,7 @@ description:
   - The URL Protection B(bypass policy) itself (console "URL Protection Bypass") has no API;
     the role C(mailsec.mimecast.phish_sim_allowlist) writes a console runbook for it.
 author:
-  - mailsec.mimecast developers
+  - Mailsec Mimecast developers (@mailsec)
 extends_documentation_fragment:
   - mailsec.mimecast.connection
   - mailsec.mimecast.declarative

@@ -25,6 +25,10 @@ CONFIG = [
 ]
 
 
+def strip(actions):
+    return [dict(a, id=None) for a in actions]
+
+
 def task(name, config, **args):
     return {"name": name, MODULE: dict(config=config, **args), "register": "out"}
 
@@ -46,7 +50,6 @@ def test_check_apply_reapply_diff(sandbox, play):
     applied = play([task("bypass", CONFIG)])
     assert applied.rc == 0, applied.stdout
     real = applied.task("bypass")
-    strip = lambda actions: [dict(a, id=None) for a in actions]  # noqa: E731
     assert strip(predicted["actions"]) == strip(real["actions"])
     assert {a["action"] for a in real["actions"]} == {"create"}
     assert len(sandbox.writes("demo")) == 2 == real["api_calls"]["write"]
@@ -165,8 +168,8 @@ def test_deleted_overridden_gathered_and_tenants_isolated(sandbox, play):
     renamed = [dict(CONFIG[0], description="Dune Security campaign Q4"), CONFIG[1]]
     assert play([task("bypass", renamed)]).rc == 0
     gathered = play([task("bypass", [], state="gathered")]).task("bypass")
-    assert sorted(e["description"] for e in gathered["gathered"]) == ["Dune Security campaign Q4",
-                                                                     "Partner SPF bypass"]
+    assert sorted(e["description"] for e in gathered["gathered"]) == [
+        "Dune Security campaign Q4", "Partner SPF bypass"]
     assert [e["description"] for e in gathered["unmanaged"]] == ["Dune Security phishing simulation"]
     over = play([task("bypass", renamed[:1], state="overridden")]).task("bypass")
     assert [(a["action"], a["description"]) for a in over["actions"]] == [("delete", "Partner SPF bypass")]

@@ -61,7 +61,7 @@ def test_unowned_entry_untouched_and_deleted_state(sandbox, play):
 
 
 def test_shared_domain_refused(sandbox, play):
-    result = play([module_task(MODULE, config=[{"url": "docs.google.com", "match_type": "domain",
-                                                 "disable_rewrite": True}])])
+    config = [{"url": "docs.google.com", "match_type": "domain", "disable_rewrite": True}]
+    result = play([module_task(MODULE, config=config)])
     assert result.rc != 0 and "shared platform" in result.task("t")["msg"]
     assert sandbox.requests("demo") == []

@@ -142,8 +142,8 @@ class Fault:
         return status, body, headers
 
     def as_dict(self):
-        return {k: getattr(self, k) for k in ("method", "path", "status", "times", "headers",
-                                               "delay", "body", "fail_code", "tenant")}
+        keys = ("method", "path", "status", "times", "headers", "delay", "body", "fail_code", "tenant")
+        return {k: getattr(self, k) for k in keys}
 
 
 class Sandbox:
@@ -230,8 +230,8 @@ class Sandbox:
             if collection in SEEDERS:
                 backup = copy.deepcopy(data)                        # all or nothing
                 try:
-                    out, fail, _ = CLASSIC[SEEDERS[collection]](self._ctx(tenant, True),
-                                                                list(items), {})
+                    out, fail, dummy = CLASSIC[SEEDERS[collection]](self._ctx(tenant, True),
+                                                                    list(items), {})
                 except ClassicError as exc:
                     fail = [{"errors": [{"code": exc.code or "malformed id",
                                          "status": exc.status}]}]
@@ -427,14 +427,14 @@ class Sandbox:
         """(tenant or None, None or an auth error triple) from the credentials."""
         if path == TOKEN_PATH:
             return self._tenant_by("client_id", form.get("client_id")), None
-        scheme, _, cred = (headers.get("Authorization") or "").strip().partition(" ")
+        scheme, dummy, cred = (headers.get("Authorization") or "").strip().partition(" ")
         if scheme.lower() == "bearer":
             entry = self._tokens.get(cred.strip())
             if not entry:
                 return None, UNAUTHORIZED
             return entry[0], (UNAUTHORIZED if time.time() >= entry[1] else None)
         if scheme == "MC":                        # API 1.0 HMAC (research 1.2)
-            access_key, _, signature = cred.partition(":")
+            access_key, dummy, signature = cred.partition(":")
             tenant = self._tenant_by("access_key", access_key)
             if not path.startswith("/api/"):
                 return tenant, UNAUTHORIZED       # REST is API 2.0 only
@@ -547,8 +547,8 @@ class Sandbox:
         meta = {"pageSize": size}
         if start + size < len(items):
             meta["nextPageToken"] = self.page_tokens.encode(start + size, coll.name)
-        return 200, {"meta": meta, coll.list_key: [self._readback(coll, i, r)
-                                                  for i, r in items[start:start + size]]}, {}
+        listed = [self._readback(coll, i, r) for i, r in items[start:start + size]]
+        return 200, {"meta": meta, coll.list_key: listed}, {}
 
     def _rest_create(self, coll, body, tenant):
         if body is MALFORMED:
@@ -585,7 +585,8 @@ class Sandbox:
             args = json.loads(raw) if raw.strip() else {}
         except ValueError:
             return 400, {"error": "body is not JSON"}, {}
-        routes = {
+        routes = {}
+        routes.update({
             ("GET", ""): lambda: {"endpoints": sorted("%s /_sandbox/%s" % r for r in routes),
                                   "tenants": sorted(self.tenants)},
             ("GET", "state"): lambda: self.state(query.get("tenant") or None,
@@ -609,7 +610,7 @@ class Sandbox:
                                                                        args["message"])},
             ("GET", "settings"): lambda: self.settings(query["tenant"]),
             ("POST", "settings"): lambda: self.settings(args.pop("tenant"), **args),
-        }
+        })
         if (method, name) not in routes:
             return 404, {"error": "unknown control endpoint %s %s" % (method, path)}, {}
         try:

@@ -72,6 +72,6 @@ class ExpectedCalls:
         assert not self.calls, "expected calls not made: %r" % self.calls
 
 
-TOKEN = Call("POST", "/oauth/token", json_body={"access_token": "tok-1", "token_type": "Bearer",
-                                                  "expires_in": 1800},
+TOKEN = Call("POST", "/oauth/token",
+             json_body={"access_token": "tok-1", "token_type": "Bearer", "expires_in": 1800},
              form={"grant_type": "client_credentials", "client_id": "cid", "client_secret": "s3cr3t"})

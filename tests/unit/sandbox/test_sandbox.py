@@ -332,7 +332,7 @@ def test_fault_429_then_success(http, demo, sb):
 
 def test_fault_500_not_executed_and_recorded(http, demo, sb):
     sb.add_fault(method="POST", path=CG + "/*", status=500, times=2)
-    for _ in range(2):
+    for dummy in range(2):
         resp = http.post(AS, json=policy(), headers=demo)
         assert resp.status_code == 500 and resp.json()["errors"][0]["code"]
     assert sb.state("demo")["anti-spoofing"] == []

@@ -94,7 +94,7 @@ def all_pages(api, path, data, key=None, page_size=50):
 
 
 def groups_by_name(api):
-    folders, _ = all_pages(api, D + "find-groups", [], key="folders")
+    folders, dummy = all_pages(api, D + "find-groups", [], key="folders")
     return {f["description"]: f for f in folders}
 
 
