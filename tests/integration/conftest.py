@@ -42,7 +42,8 @@ class PlayResult:
         self.records = records
 
     def task(self, name):
-        found = [r for r in self.records if r["task"] == name]
+        found = [r for r in self.records if r["status"] != "skipped"
+                 and (r["task"] == name or r["task"].endswith(" : " + name))]
         assert found, "no result for task %r; output:\n%s\n%s" % (name, self.stdout, self.stderr)
         return found[-1]["result"]
 

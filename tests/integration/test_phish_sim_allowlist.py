@@ -1,0 +1,183 @@
+# -*- coding: utf-8 -*-
+"""Role phish_sim_allowlist end to end against the sandbox tenant."""
+
+from __future__ import annotations
+
+import pytest
+
+ROLE = "mailsec.mimecast.phish_sim_allowlist"
+APPLY_TASKS = ("Permitted-sender profile group", "Anti-spoofing bypass for the vendor's source IPs",
+               "Greylisting bypass for the vendor's source IPs", "Managed URLs for the vendor's link domains")
+
+
+def role(runbook_dir, **extra):
+    variables = {"phish_sim_allowlist_vendor": "dune_security",
+                 "phish_sim_allowlist_valid_from": "2026-12-01",
+                 "phish_sim_allowlist_valid_to": "2026-12-31",
+                 "phish_sim_allowlist_link_domains": ["training.dune-sim.example"],
+                 "phish_sim_allowlist_sender_addresses": ["simulations@dune-sim.example"],
+                 "phish_sim_allowlist_tenant": "demo",
+                 "phish_sim_allowlist_runbook_dir": str(runbook_dir)}
+    variables.update(extra)
+    return [{"name": "role", "ansible.builtin.include_role": {"name": ROLE}, "vars": variables}]
+
+
+def objects(sandbox, tenant="demo"):
+    state = sandbox.state(tenant)
+    return {
+        "anti-spoofing": [p["description"] for p in state["anti-spoofing"]],
+        "greylisting": [p["description"] for p in state["greylisting"]],
+        "managed_urls": [(u["domain"], u["matchType"], u["disableRewrite"]) for u in state["managed_urls"]],
+        "groups": {g["description"]: [m["emailAddress"] for m in g["members"]] for g in state["groups"]},
+    }
+
+
+def without_volatile(state):
+    """The sandbox state minus what changes on every read (managed URL ids are per-read)."""
+    return {k: v for k, v in state.items() if k != "messages"}
+
+
+EXPECTED = {
+    "anti-spoofing": ["Dune Security phishing simulation - anti-spoofing bypass [phish-sim:dune_security]"],
+    "greylisting": ["Dune Security phishing simulation - greylisting bypass [phish-sim:dune_security]"],
+    "managed_urls": [("training.dune-sim.example", "domain", True)],
+    "groups": {"Dune Security phishing simulation - permitted senders [phish-sim:dune_security]":
+               ["simulations@dune-sim.example"]},
+}
+
+
+def seed_console_objects(sandbox):
+    """Console-made objects with similar narratives, which the role must never touch."""
+    sandbox.seed("demo", "anti-spoofing", [{
+        "description": "Dune Security phishing simulation - anti-spoofing bypass (manual)", "option": "no_action",
+        "sourceIPs": ["52.201.210.35/32"], "from": {"type": "everyone"}, "to": {"type": "everyone"}}])
+    sandbox.seed("demo", "greylisting", [{
+        "description": "Dune Security phishing simulation - greylisting bypass (console)", "option": "no_action",
+        "sourceIPs": ["52.201.210.35/32"], "from": {"type": "everyone"}, "to": {"type": "everyone"}}])
+    sandbox.seed("demo", "managed_urls", [{"url": "https://intranet.corp.example/", "action": "permit"}])
+    sandbox.seed("demo", "groups", [{"description": "Dune Security phishing simulation - permitted senders (old)"}])
+
+
+def test_check_apply_reapply_absent(sandbox, play, tmp_path):
+    seed_console_objects(sandbox)
+    console = objects(sandbox)
+    before = without_volatile(sandbox.state("demo"))
+
+    checked = play(role(tmp_path), check=True)
+    assert checked.rc == 0, checked.stdout[-3000:]
+    assert sandbox.writes("demo") == []
+    assert without_volatile(sandbox.state("demo")) == before
+    predicted = {name: checked.task(name)["actions"] for name in APPLY_TASKS}
+    assert not (tmp_path / "demo-dune_security.md").exists()  # check mode writes no file either
+
+    applied = play(role(tmp_path))
+    assert applied.rc == 0, applied.stdout[-3000:]
+    real = {name: applied.task(name)["actions"] for name in APPLY_TASKS}
+    assert {k: [dict(a, id=None) for a in v] for k, v in predicted.items()} == {
+        k: [dict(a, id=None) for a in v] for k, v in real.items()}
+    after = objects(sandbox)
+    for kind, made in EXPECTED.items():
+        if kind == "groups":
+            assert {k: v for k, v in after[kind].items() if k not in console[kind]} == made
+        else:
+            assert [x for x in after[kind] if x not in console[kind]] == made
+    # one write per object: group create + member add, antispoof, greylisting, managed URL
+    assert len(sandbox.writes("demo")) == 5
+
+    sandbox.clear_requests()
+    again = play(role(tmp_path))
+    assert again.rc == 0 and again.changed_count == 0, again.stdout[-3000:]
+    assert sandbox.writes("demo") == []
+
+    absent = play(role(tmp_path, phish_sim_allowlist_state="absent"))
+    assert absent.rc == 0, absent.stdout[-3000:]
+    assert without_volatile(sandbox.state("demo")) == before  # the tenant as it was, console objects intact
+    removal = (tmp_path / "demo-dune_security.md").read_text()
+    assert "Dune Security phishing simulation - URL Protection bypass" in removal
+    sandbox.clear_requests()
+    absent_again = play(role(tmp_path, phish_sim_allowlist_state="absent"))
+    assert absent_again.changed_count == 0 and sandbox.writes("demo") == []
+
+
+def test_identical_console_narrative_is_refused_loudly(sandbox, play, tmp_path):
+    sandbox.seed("demo", "groups", [{"description": "Dune Security phishing simulation - permitted senders"}])
+    result = play(role(tmp_path))
+    failed = [r for r in result.records if r["status"] == "failed"]
+    assert result.rc != 0 and "adopt: true" in failed[0]["result"]["msg"]
+    assert sandbox.writes("demo") == []
+
+
+def test_runbook_for_dune_lists_only_what_has_no_api(sandbox, play, tmp_path):
+    result = play(role(tmp_path, phish_sim_allowlist_link_domains=[], phish_sim_allowlist_sender_addresses=[]))
+    assert result.rc == 0, result.stdout[-3000:]
+    runbook = (tmp_path / "demo-dune_security.md").read_text()
+    steps = [line for line in runbook.splitlines() if line.startswith("## Step")]
+    assert steps == ["## Step 1: Permitted Senders policy", "## Step 2: URL Protection Bypass policy",
+                     "## Step 3: Attachment Protection Bypass policy", "## Step 4: Impersonation Protection Bypass policy"]
+    assert runbook.count("| Source IP Ranges | 52.201.210.35/32 |") == 4
+    assert runbook.count("| Policy Override | Checked |") == 4
+    assert "| Validity | Enable; from 2026-12-01 to 2026-12-31 |" in runbook
+    for done_by_api in ("Anti-Spoofing >", "Greylisting >", "Managed URL", "Permitted URLs"):
+        assert done_by_api not in runbook
+    assert "Internal domains of this tenant: corp-mail.example, corp.example." in runbook
+
+
+def test_threatcop_runbook_explains_what_is_not_applied(sandbox, play, tmp_path):
+    result = play(role(tmp_path, phish_sim_allowlist_vendor="threatcop"))
+    assert result.rc == 0, result.stdout[-3000:]
+    runbook = (tmp_path / "demo-threatcop.md").read_text()
+    assert "Header-keyed bypass on `X-Threatcop`" in runbook
+    assert "anyone can add it" in runbook
+    assert '"Treat as internal"' in runbook
+    assert sandbox.state("demo")["anti-spoofing"][0]["sourceIPs"] == ["168.245.74.19/32"]
+
+
+@pytest.mark.parametrize("extra, reason", [
+    ({"phish_sim_allowlist_sender_addresses": ["ceo@corp.example"]}, "own internal domain"),
+    ({"phish_sim_allowlist_sender_addresses": ["gmail.com"]}, "freemail"),
+    ({"phish_sim_allowlist_vendor": "custom",
+      "phish_sim_allowlist_custom_profile": {"id": "wide", "name": "Wide vendor",
+                                             "source_ips": [{"value": "52.20.0.0/16", "source": "t", "seen": "x"}]}},
+     "broader than /24"),
+])
+def test_guardrails_stop_the_role_with_nothing_written(sandbox, play, tmp_path, extra, reason):
+    result = play(role(tmp_path, **extra))
+    assert result.rc != 0
+    failed = [r for r in result.records if r["status"] == "failed"]
+    assert failed and reason in failed[0]["result"]["msg"]
+    assert sandbox.writes("demo") == []
+
+
+def test_api_calls_do_not_grow_with_entries(sandbox, play, tmp_path):
+    def calls(result):
+        totals = {"read": 0, "write": 0, "auth": 0}
+        for name in APPLY_TASKS:
+            for key in totals:
+                totals[key] += result.task(name)["api_calls"][key]
+        return totals
+
+    one = calls(play(role(tmp_path, phish_sim_allowlist_preflight=False)))
+    sandbox.reset()
+    many = play(role(tmp_path, phish_sim_allowlist_preflight=False,
+                     phish_sim_allowlist_link_domains=["l%d.dune-sim.example" % i for i in range(10)],
+                     phish_sim_allowlist_sender_addresses=["s%d@dune-sim.example" % i for i in range(10)]))
+    assert many.rc == 0
+    many = calls(many)
+    assert many["read"] == one["read"] and many["auth"] == one["auth"] == 4
+    assert many["write"] - one["write"] == 9  # nine more managed URLs; members go in one call
+    print("API calls for one Dune run (apply pass):", one, "with 10 links/senders:", many)
+
+
+def test_verification_with_a_test_message(sandbox, play, tmp_path):
+    assert play(role(tmp_path)).rc == 0
+    group = "Dune Security phishing simulation - permitted senders [phish-sim:dune_security]"
+    sandbox.settings("demo", permitted_sender_groups=[group])  # the console step, done
+    sandbox.deliver("demo", "simulations@dune-sim.example", ["alice@corp.example"], "Quarterly bonus",
+                    "52.201.210.35", '<a href="https://training.dune-sim.example/x">claim</a>')
+    verified = play(role(tmp_path, phish_sim_allowlist_verify=True,
+                         phish_sim_allowlist_verify_sender="simulations@dune-sim.example",
+                         phish_sim_allowlist_verify_subject="Quarterly bonus"))
+    assert verified.rc == 0, verified.stdout[-3000:]
+    trace = verified.task("Find the test message in Mimecast tracking")
+    assert trace["messages"][0]["permitted_sender"] is True
+    assert trace["messages"][0]["links_rewritten"] is False
