@@ -2,8 +2,9 @@
 """`make demo`: the main job against local sandbox tenants, run twice.
 
 Starts the sandbox (two tenants, "demo" and "acme"), writes a two-tenant inventory,
-runs playbooks/antispoof_bypass.yml twice with real ansible-playbook, and shows that the
-first run changes both tenants while the second reports changed=0 and makes no write.
+runs playbooks/phish_sim_allowlist.yml (a Dune Security campaign) twice with real
+ansible-playbook, and shows that the first run changes both tenants while the second
+reports changed=0 and makes no write. The console runbooks land in build/demo-runbooks/.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ sys.path.insert(0, str(HERE.parent))
 
 from sandbox import Sandbox  # noqa: E402  pylint: disable=wrong-import-position
 
-PLAYBOOK = ROOT / "playbooks" / "antispoof_bypass.yml"
-EXTRA_VARS = ROOT / "playbooks" / "vars" / "antispoof_bypass_example.yml"
+PLAYBOOK = ROOT / "playbooks" / "phish_sim_allowlist.yml"
+EXTRA_VARS = ROOT / "playbooks" / "vars" / "phish_sim_example.yml"
+RUNBOOKS = ROOT / "build" / "demo-runbooks"
 TENANTS = {"demo": ("mc-demo-client", "mc-demo-secret"), "acme": ("mc-acme-client", "mc-acme-secret")}
 
 
@@ -43,7 +45,7 @@ def run_playbook(inventory_file, label):
     env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT / "build" / "collections"))
     env.update({"ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCALHOST_WARNING": "false"})
     cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory_file), str(PLAYBOOK),
-           "-e", "@%s" % EXTRA_VARS, "--diff"]
+           "-e", "@%s" % EXTRA_VARS, "-e", "phish_sim_allowlist_runbook_dir=%s" % RUNBOOKS]
     print("\n=== %s: %s" % (label, " ".join(Path(c).name if c.startswith("/") else c for c in cmd)), flush=True)
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     print(proc.stdout)
@@ -73,8 +75,13 @@ def main():
         print("  second run: changed tasks per tenant %s, %d write call(s), %d call(s) in all (tokens and reads)"
               % (second, writes_second, reads_second))
         for name in TENANTS:
-            policies = sandbox.state(name)["anti-spoofing"]
-            print("  tenant %-5s: %s" % (name, ", ".join(p["description"] for p in policies)))
+            state = sandbox.state(name)
+            print("  tenant %-5s: %d anti-spoofing, %d greylisting, %d managed URL(s), %d group(s); runbook %s"
+                  % (name, len(state["anti-spoofing"]), len(state["greylisting"]), len(state["managed_urls"]),
+                     len(state["groups"]), (RUNBOOKS / ("%s-dune_security.md" % name)).relative_to(ROOT)))
+        steps = [line[3:] for line in (RUNBOOKS / "demo-dune_security.md").read_text().splitlines()
+                 if line.startswith("## Step")]
+        print("  console steps left (no Mimecast API): %s" % "; ".join(steps))
         ok = all(first.get(t) for t in TENANTS) and not any(second.values()) and writes_second == 0
         print("  result    : %s" % ("OK - idempotent: the second run changed nothing" if ok else "FAILED"))
         if not ok:
