@@ -378,6 +378,8 @@ class Engine:
             entry = {k: v for k, v in action["desired"].items() if not k.startswith("_")}
             if action["action"] == "create":
                 entry["id"], entry["kind"] = action.get("id"), entry.get("kind") or action["collection"]
+                if action.get("reason"):
+                    entry["change"] = action["reason"]
             else:
                 obj = action["object"]
                 entry["id"], entry["kind"] = obj["id"], entry.get("kind") or obj["collection"]

@@ -35,6 +35,7 @@ def test_change_is_delete_plus_create_and_said_so(sandbox, play):
     assert [a["action"] for a in out["actions"]] == ["delete", "create"]
     assert all("no update call" in a["reason"] for a in out["actions"])
     assert out["diff"]["after"]["training.vendor.example"]["disable_user_awareness"] is False
+    assert "delete + create" in out["diff"]["after"]["training.vendor.example"]["change"]
     assert len(urls(sandbox)) == 1 and urls(sandbox)[0]["disableUserAwareness"] is False
     assert all("update" not in r["path"] for r in sandbox.requests("demo"))
 
