@@ -1,0 +1,95 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) mailsec.mimecast contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# PRIVATE to mailsec.mimecast: may change in any release.
+
+"""DNS look-ups with dnspython: TXT, SPF trees (following include:), MX.
+
+One resolver per task, configured from the module's options (``nameservers``, ``dns_port``,
+``dns_timeout``). Failures raise DnsError with the name and the reason.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+try:
+    import dns.exception
+    import dns.resolver
+except ImportError:  # pragma: no cover - exercised by the sanity import test
+    DNSPYTHON_IMPORT_ERROR = traceback.format_exc()
+else:
+    DNSPYTHON_IMPORT_ERROR = None
+
+from ansible_collections.mailsec.mimecast.plugins.module_utils._netblocks import parse_spf
+
+MAX_INCLUDE_DEPTH = 10
+
+DNS_ARGUMENT_SPEC = dict(
+    nameservers=dict(type="list", elements="str"),
+    dns_port=dict(type="int", default=53),
+    dns_timeout=dict(type="float", default=5.0),
+)
+
+
+class DnsError(Exception):
+    pass
+
+
+class Dns:
+    def __init__(self, nameservers=None, port=53, timeout=5.0):
+        if nameservers:
+            self.resolver = dns.resolver.Resolver(configure=False)
+            self.resolver.nameservers = list(nameservers)
+        else:
+            try:
+                self.resolver = dns.resolver.Resolver()
+            except dns.resolver.NoResolverConfiguration as exc:
+                raise DnsError("no DNS resolver is configured on this host (%s); set nameservers" % exc)
+        self.resolver.port = int(port)
+        self.resolver.timeout = float(timeout)
+        self.resolver.lifetime = float(timeout) * 2
+        self.queries = 0
+
+    def _query(self, name, rtype):
+        self.queries += 1
+        try:
+            return self.resolver.resolve(name, rtype)
+        except dns.resolver.NXDOMAIN:
+            raise DnsError("%s does not exist (NXDOMAIN)" % name)
+        except dns.resolver.NoAnswer:
+            return []
+        except dns.resolver.NoNameservers as exc:
+            raise DnsError("no name server answered for %s %s (%s)" % (name, rtype, exc))
+        except dns.exception.Timeout:
+            raise DnsError("DNS query for %s %s timed out" % (name, rtype))
+        except dns.exception.DNSException as exc:
+            raise DnsError("DNS query for %s %s failed: %s" % (name, rtype, exc))
+
+    def txt(self, name):
+        return [b"".join(r.strings).decode("utf-8", "replace") for r in self._query(name, "TXT")]
+
+    def spf(self, name):
+        records = [t for t in self.txt(name) if t.lower().startswith("v=spf1")]
+        if len(records) != 1:
+            raise DnsError("%s has %d SPF records (expected exactly one)" % (name, len(records)))
+        return records[0]
+
+    def spf_tree(self, name, depth=0, seen=None):
+        """All ip4:/ip6: CIDRs reachable from name's SPF record through include:, and the names visited."""
+        seen = seen if seen is not None else []
+        if name.lower() in seen:
+            return [], seen
+        if depth > MAX_INCLUDE_DEPTH:
+            raise DnsError("SPF includes under %s nest deeper than %d" % (name, MAX_INCLUDE_DEPTH))
+        seen.append(name.lower())
+        cidrs, includes = parse_spf(self.spf(name))
+        for include in includes:
+            more, dummy = self.spf_tree(include, depth + 1, seen)
+            cidrs.extend(more)
+        return cidrs, seen
+
+    def mx(self, name):
+        return sorted((r.preference, r.exchange.to_text().rstrip(".").lower()) for r in self._query(name, "MX"))

@@ -1,0 +1,255 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) mailsec.mimecast contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: mimecast_ip_range
+short_description: Mimecast's current delivery ranges for a region, from DNS, with a dated fallback
+version_added: 0.1.0
+description:
+  - Read-only. Resolves the ranges Mimecast delivers from for a region live from its SPF
+    netblock records (C(<region>._netblocks.mimecast.com) TXT), following C(include:)
+    recursively, and collapses them.
+  - A dated snapshot ships with the collection as the fallback and for offline runs. The
+    module reports what differs between the live answer and the snapshot.
+  - B(Fails closed.) When DNS fails, or when the live answer covers fewer addresses than the
+    snapshot by more than O(shrink_threshold) percent, it keeps the snapshot and warns:
+    Mimecast runs old and new ranges side by side during migrations, and a truncated answer
+    must never lock its mail out.
+  - Returns CIDR lists (IPv4, IPv6), the Exchange Online form (IPv4 only, every prefix split
+    to /24 or narrower, because Exchange refuses broader masks) and nftables set elements.
+  - Needs no Mimecast credentials; it is not in the C(mailsec.mimecast.mimecast) action group.
+author:
+  - Mailsec Mimecast developers (@mailsec)
+extends_documentation_fragment:
+  - mailsec.mimecast.attributes
+attributes:
+  check_mode:
+    support: full
+    details: Read-only; runs the same in check mode.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details: Read-only.
+options:
+  region:
+    description:
+      - The Mimecast region of the account (account code prefix CUSA = V(us), CUSB = V(usb),
+        CUK = V(eu), CDE = V(de), CCA = V(ca), CSA = V(za), CAU = V(au)), V(uspcom) for US public
+        sector, or V(all) for C(_netblocks.mimecast.com), which covers eu, us, za, de, au and ca
+        but not usb or uspcom.
+      - Several regions may be given; their ranges are merged.
+    type: list
+    elements: str
+    required: true
+  source:
+    description:
+      - V(auto) resolves live and falls back to the snapshot (fail closed, see above).
+      - V(dns) resolves live and fails the task if that is not possible or not trustworthy.
+      - V(snapshot) uses the shipped snapshot only (offline).
+    type: str
+    choices: [auto, dns, snapshot]
+    default: auto
+  shrink_threshold:
+    description:
+      - Percent of the snapshot's addresses the live answer may lack before it is distrusted.
+    type: float
+    default: 20
+  extra_cidrs:
+    description:
+      - Ranges to add, for example ranges from Mimecast's "Data Centers and URLs" page that the
+        SPF records do not list.
+    type: list
+    elements: str
+    default: []
+  nameservers:
+    description: Name servers to ask instead of the host's resolver configuration.
+    type: list
+    elements: str
+  dns_port:
+    description: Port of the name servers.
+    type: int
+    default: 53
+  dns_timeout:
+    description: Seconds to wait for one DNS answer.
+    type: float
+    default: 5
+requirements:
+  - dnspython
+notes:
+  - The snapshot is dated 2025-04-23 (see RV(snapshot_date)). The contents of the usb and
+    uspcom records were not found in any source, so their snapshot is empty and a DNS failure
+    for them fails the task.
+  - The SPF records list the hosts Mimecast sends from. Mimecast's "Data Centers and URLs" page
+    may list broader /24s; add them with O(extra_cidrs) if your Mimecast contact says so.
+'''
+
+EXAMPLES = r'''
+- name: Mimecast's current US ranges
+  mailsec.mimecast.mimecast_ip_range:
+    region: us
+  register: mimecast_ranges
+
+- name: South Africa, in the form Exchange Online accepts (/24 or narrower)
+  mailsec.mimecast.mimecast_ip_range:
+    region: za
+  register: za
+
+- name: Use it for an Exchange connector
+  ansible.builtin.debug:
+    var: za.exchange
+'''
+
+RETURN = r'''
+ipv4:
+  description: The collapsed IPv4 ranges.
+  returned: always
+  type: list
+  elements: str
+  sample: [41.74.192.0/21, 41.74.200.0/22]
+ipv6:
+  description: The collapsed IPv6 ranges.
+  returned: always
+  type: list
+  elements: str
+exchange:
+  description: The IPv4 ranges with every prefix broader than /24 split into /24s (Exchange Online's form).
+  returned: always
+  type: list
+  elements: str
+nft_elements_v4:
+  description: The IPv4 ranges as an nftables set element list.
+  returned: always
+  type: str
+  sample: "41.74.192.0/21, 41.74.200.0/22"
+nft_elements_v6:
+  description: The IPv6 ranges as an nftables set element list (empty string when none).
+  returned: always
+  type: str
+source_used:
+  description: V(dns) or V(snapshot), per region.
+  returned: always
+  type: dict
+  sample: {za: dns}
+records:
+  description: The DNS names visited, per region (empty when the snapshot was used).
+  returned: always
+  type: dict
+difference:
+  description: Per region, the ranges the live answer adds to and lacks from the snapshot.
+  returned: always
+  type: dict
+  sample: {us: {added: [], removed: []}}
+snapshot_date:
+  description: The date of the shipped snapshot.
+  returned: always
+  type: str
+dns_queries:
+  description: How many DNS queries the task made.
+  returned: always
+  type: int
+'''
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.mailsec.mimecast.plugins.module_utils._dns import (
+    DNS_ARGUMENT_SPEC,
+    DNSPYTHON_IMPORT_ERROR,
+    Dns,
+    DnsError,
+)
+from ansible_collections.mailsec.mimecast.plugins.module_utils._netblocks import (
+    REGION_RECORDS,
+    SNAPSHOT,
+    SNAPSHOT_DATE,
+    address_count,
+    collapse,
+    exchange_form,
+)
+
+
+def resolve_region(module, resolver, region):
+    """(cidrs, source, names, difference) for one region, failing closed."""
+    p = module.params
+    snapshot = SNAPSHOT[region]
+    if p["source"] == "snapshot":
+        return snapshot, "snapshot", [], {"added": [], "removed": []}
+    try:
+        live, names = resolver.spf_tree(REGION_RECORDS[region])
+        live_v4, live_v6 = collapse(live)
+        if not live_v4 and not live_v6:
+            raise DnsError("%s lists no ranges" % REGION_RECORDS[region])
+    except (DnsError, ValueError) as exc:
+        problem = "DNS for region %s failed: %s" % (region, exc)
+        return fallback(module, region, problem)
+    snap_v4, snap_v6 = collapse(snapshot)
+    live_set, snap_set = set(live_v4 + live_v6), set(snap_v4 + snap_v6)
+    difference = {"added": sorted(live_set - snap_set), "removed": sorted(snap_set - live_set)}
+    if snapshot:
+        kept = address_count(live_v4) / float(address_count(snap_v4) or 1)
+        if kept < 1 - p["shrink_threshold"] / 100.0:
+            problem = ("the live answer for region %s covers %.0f%% of the snapshot's addresses "
+                       "(threshold %g%%); a truncated or migrating answer must not lock Mimecast out"
+                       % (region, kept * 100, p["shrink_threshold"]))
+            cidrs, source, dummy, dummy2 = fallback(module, region, problem)
+            return cidrs, source, names, difference
+    return live, "dns", names, difference
+
+
+def fallback(module, region, problem):
+    if module.params["source"] == "dns" or not SNAPSHOT[region]:
+        why = "source is dns" if module.params["source"] == "dns" else "no snapshot exists for this region"
+        module.fail_json(msg="%s; %s, so nothing can be trusted. Fix the DNS problem, set nameservers, or "
+                             "use source: snapshot for another region." % (problem, why))
+    module.warn("%s; using the snapshot of %s instead." % (problem, SNAPSHOT_DATE))
+    return SNAPSHOT[region], "snapshot", [], {"added": [], "removed": []}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            region=dict(type="list", elements="str", required=True),
+            source=dict(type="str", default="auto", choices=["auto", "dns", "snapshot"]),
+            shrink_threshold=dict(type="float", default=20.0),
+            extra_cidrs=dict(type="list", elements="str", default=[]),
+            **DNS_ARGUMENT_SPEC
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    regions = [r.strip().lower() for r in p["region"]]
+    unknown = [r for r in regions if r not in REGION_RECORDS]
+    if unknown:
+        module.fail_json(msg="Unknown region(s) %s; use one of %s." % (", ".join(unknown), ", ".join(sorted(REGION_RECORDS))))
+    resolver = None
+    if p["source"] != "snapshot":
+        if DNSPYTHON_IMPORT_ERROR:
+            module.fail_json(msg=missing_required_lib("dnspython"), exception=DNSPYTHON_IMPORT_ERROR)
+        try:
+            resolver = Dns(p["nameservers"], p["dns_port"], p["dns_timeout"])
+        except DnsError as exc:
+            module.fail_json(msg=str(exc))
+    cidrs = []
+    result = {"changed": False, "source_used": {}, "records": {}, "difference": {}, "snapshot_date": SNAPSHOT_DATE}
+    for region in regions:
+        found, source, names, difference = resolve_region(module, resolver, region)
+        cidrs.extend(found)
+        result["source_used"][region] = source
+        result["records"][region] = names
+        result["difference"][region] = difference
+    try:
+        v4, v6 = collapse(cidrs + p["extra_cidrs"])
+    except ValueError as exc:
+        module.fail_json(msg="extra_cidrs: %s" % exc)
+    result.update(ipv4=v4, ipv6=v6, exchange=exchange_form(v4), nft_elements_v4=", ".join(v4),
+                  nft_elements_v6=", ".join(v6), dns_queries=resolver.queries if resolver else 0)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

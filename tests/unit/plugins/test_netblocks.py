@@ -1,0 +1,35 @@
+# -*- coding: utf-8 -*-
+"""Mimecast ranges: collapsing, the Exchange Online form, SPF parsing."""
+
+from __future__ import annotations
+
+from ansible_collections.mailsec.mimecast.plugins.module_utils._netblocks import (
+    SNAPSHOT,
+    collapse,
+    exchange_form,
+    parse_spf,
+)
+
+
+def test_za_collapses_and_exchange_form_is_24s_only():
+    v4, v6 = collapse(SNAPSHOT["za"])
+    assert v4 == ["41.74.192.0/21", "41.74.200.0/23", "41.74.204.0/23", "41.74.206.0/24"] and v6 == []
+    exchange = exchange_form(v4)
+    # research/lockdown.md 4.6: ZA yields the /24s 192-199, 200-201 and 204-206
+    assert exchange == ["41.74.%d.0/24" % i for i in list(range(192, 202)) + [204, 205, 206]]
+    assert all(int(c.split("/")[1]) >= 24 for c in exchange)
+
+
+def test_narrow_prefixes_are_kept_and_nested_ones_merged():
+    v4, dummy = collapse(["207.211.30.0/24", "207.211.30.128/25", "185.58.84.93/32", "2a01:111::/48"])
+    assert v4 == ["185.58.84.93/32", "207.211.30.0/24"]
+    assert exchange_form(v4) == v4
+
+
+def test_parse_spf():
+    cidrs, includes = parse_spf("v=spf1 ip4:1.2.3.0/24 +ip6:2001:db8::/32 include:eu._netblocks.mimecast.com. ~all")
+    assert cidrs == ["1.2.3.0/24", "2001:db8::/32"] and includes == ["eu._netblocks.mimecast.com"]
+
+
+def test_all_is_the_six_regions():
+    assert len(SNAPSHOT["all"]) == sum(len(SNAPSHOT[r]) for r in ("eu", "us", "za", "de", "au", "ca"))
