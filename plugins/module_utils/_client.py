@@ -123,72 +123,43 @@ def _first_error(payload):
     return None, None, None
 
 
-class MimecastClient:
-    """A client for one tenant during one task.
+class HttpClient:
+    """What every HTTP API client of the collection shares: one httpx client per task,
+    plain-http refusal except to loopback, call accounting, 429 waits bounded by
+    ``rate_limit_max_wait``, read-only retries of 5xx and connection errors with a warning
+    each time, and one credential refresh on 401. Subclasses add auth and error shapes.
 
-    ``warn`` is a callable taking one string (the module's ``warn``); ``transport``
-    is an optional httpx transport (unit tests use ``httpx.MockTransport``).
+    ``warn`` is a callable taking one string (the module's ``warn``); ``transport`` is an
+    optional httpx transport (unit tests use ``httpx.MockTransport``).
     """
 
-    def __init__(
-        self,
-        base_url,
-        client_id=None,
-        client_secret=None,
-        app_id=None,
-        app_key=None,
-        access_key=None,
-        secret_key=None,
-        timeout=30.0,
-        validate_certs=True,
-        rate_limit_max_wait=60.0,
-        max_retries=3,
-        retry_backoff=0.5,
-        warn=None,
-        transport=None,
-        sleep=time.sleep,
-        clock=time.monotonic,
-    ):
+    service = "Mimecast"
+    url_option = "base_url"
+    url_example = "https://api.services.mimecast.com"
+    throttle_fix = ("Raise rate_limit_max_wait, lower the number of forks or add 'throttle: 1' "
+                    "(Mimecast counts calls per application).")
+
+    def __init__(self, base_url, timeout=30.0, validate_certs=True, rate_limit_max_wait=60.0, max_retries=3,
+                 retry_backoff=0.5, warn=None, transport=None, sleep=time.sleep, clock=time.monotonic):
         if httpx is None:
             raise MimecastError("The Python library httpx is required.", fix="pip install httpx")
         self.base_url = (base_url or "").rstrip("/")
         parts = urlsplit(self.base_url)
         if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise MimecastError(
-                "base_url %r is not an http(s) URL." % base_url,
-                fix="Use your region's API host, for example https://api.services.mimecast.com.",
-            )
+            raise MimecastError("%s %r is not an http(s) URL." % (self.url_option, base_url),
+                                fix="Use the service's API host, for example %s." % self.url_example)
         if parts.scheme == "http" and not _is_loopback_host(parts.hostname):
             raise MimecastError(
-                "base_url %r uses plain http:// to a host that is not loopback; credentials "
-                "would cross the network unencrypted." % self.base_url,
+                "%s %r uses plain http:// to a host that is not loopback; credentials would cross "
+                "the network unencrypted." % (self.url_option, self.base_url),
                 fix="Use https:// (plain http is only accepted for 127.0.0.1/localhost test servers).",
             )
-        if client_id and client_secret:
-            self.auth_mode = "oauth2"
-        elif app_id and app_key and access_key and secret_key:
-            self.auth_mode = "hmac"
-        else:
-            raise MimecastAuthError(
-                "No complete set of Mimecast credentials was given.",
-                fix="Set client_id and client_secret (API 2.0; or MIMECAST_CLIENT_ID and "
-                "MIMECAST_CLIENT_SECRET), or all four legacy API 1.0 keys app_id, app_key, "
-                "access_key and secret_key.",
-            )
-        self.client_id = client_id
-        self._client_secret = client_secret
-        self.app_id = app_id
-        self._app_key = app_key
-        self.access_key = access_key
-        self._secret_key = secret_key
         self.rate_limit_max_wait = float(rate_limit_max_wait)
         self.max_retries = int(max_retries)
         self.retry_backoff = float(retry_backoff)
         self._warn = warn or (lambda msg: None)
         self._sleep = sleep
         self._clock = clock
-        self._token = None
-        self._token_expires = 0.0
         self.calls = {"read": 0, "write": 0, "auth": 0}
         self.rate_limit_waited = 0.0
         self._http = httpx.Client(
@@ -211,6 +182,138 @@ class MimecastClient:
 
     def close(self):
         self._http.close()
+
+    # ------------------------------------------------------------------ transport
+    def _send(self, method, path, kind, authenticate=True, retry_reads=None, **kwargs):
+        """Send one logical request: rate-limit waits, read retries, one 401 refresh."""
+        if retry_reads is None:
+            retry_reads = kind == "read"
+        attempt = 0
+        refreshed = False
+        extra_headers = dict(kwargs.pop("headers", None) or {})
+        while True:
+            headers = dict(extra_headers)
+            if authenticate:
+                headers.update(self._auth_headers(path))
+            self.calls[kind] += 1
+            try:
+                response = self._http.request(method, path, headers=headers, **kwargs)
+            except httpx.TransportError as exc:
+                attempt += 1
+                what = type(exc).__name__
+                if retry_reads and attempt <= self.max_retries:
+                    self._warn(
+                        "%s %s to %s failed (%s); retry %d of %d."
+                        % (method, path, self.base_url, what, attempt, self.max_retries)
+                    )
+                    self._sleep(self.retry_backoff * (2 ** (attempt - 1)))
+                    continue
+                fix = "Check base_url, network access and the timeout option."
+                if not retry_reads:
+                    fix += (" The write may or may not have reached %s; re-run the task "
+                            "(it reads the current state before writing)." % self.service)
+                raise MimecastError(
+                    "%s %s to %s failed: %s." % (method, path, self.base_url, what), path=path, fix=fix
+                )
+            status = response.status_code
+            if status == 429:
+                wait, header = self._rate_limit_wait(response)
+                if self.rate_limit_waited + wait > self.rate_limit_max_wait:
+                    raise MimecastError(
+                        "%s kept rate-limiting %s %s (HTTP 429) beyond the wait bound of %gs "
+                        "(waited %.1fs in total)."
+                        % (self.service, method, path, self.rate_limit_max_wait, self.rate_limit_waited),
+                        code="rate_limited",
+                        status=429,
+                        path=path,
+                        fix=self.throttle_fix,
+                    )
+                self._warn(
+                    "%s rate limit (HTTP 429) on %s %s: waiting %.2fs as %s says."
+                    % (self.service, method, path, wait, header)
+                )
+                self.rate_limit_waited += wait
+                self._sleep(wait)
+                continue
+            if status >= 500 and retry_reads and attempt < self.max_retries:
+                attempt += 1
+                self._warn(
+                    "%s %s answered HTTP %d; retry %d of %d." % (method, path, status, attempt, self.max_retries)
+                )
+                self._sleep(self.retry_backoff * (2 ** (attempt - 1)))
+                continue
+            if status == 401 and authenticate and not refreshed and self._refresh_auth():
+                refreshed = True
+                continue
+            return response
+
+    @staticmethod
+    def _rate_limit_wait(response):
+        """(seconds to wait, the header that said so) for a 429 answer."""
+        for header, scale in (("X-RateLimit-Reset", 1000.0), ("X-Mimecast-RateLimit-Reset", 1000.0),
+                              ("Retry-After", 1.0)):
+            value = response.headers.get(header)
+            if value:
+                try:
+                    return max(float(value), 0.0) / scale, header
+                except ValueError:
+                    pass
+        return 1.0, "the default of 1 s"
+
+    def _json(self, response, path):
+        if response.status_code == 204 or not response.content:
+            return {}
+        try:
+            return response.json()
+        except ValueError:
+            if response.status_code >= 400:
+                return {}
+            raise MimecastError(
+                "%s answered %s with HTTP %d and a body that is not JSON."
+                % (self.service, path, response.status_code),
+                status=response.status_code,
+                path=path,
+                fix="Check that %s is the API host, not a console URL." % self.url_option,
+            )
+
+    def _auth_headers(self, path):
+        return {}
+
+    def _refresh_auth(self):
+        """Forget the credential after a 401; True when a fresh one can be fetched."""
+        return False
+
+class MimecastClient(HttpClient):
+    """The Mimecast API for one tenant during one task (API 2.0 OAuth2 or API 1.0 HMAC)."""
+
+    def __init__(self, base_url, client_id=None, client_secret=None, app_id=None, app_key=None, access_key=None,
+                 secret_key=None, **options):
+        super().__init__(base_url, **options)
+        if client_id and client_secret:
+            self.auth_mode = "oauth2"
+        elif app_id and app_key and access_key and secret_key:
+            self.auth_mode = "hmac"
+        else:
+            raise MimecastAuthError(
+                "No complete set of Mimecast credentials was given.",
+                fix="Set client_id and client_secret (API 2.0; or MIMECAST_CLIENT_ID and "
+                "MIMECAST_CLIENT_SECRET), or all four legacy API 1.0 keys app_id, app_key, "
+                "access_key and secret_key.",
+            )
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self.app_id = app_id
+        self._app_key = app_key
+        self.access_key = access_key
+        self._secret_key = secret_key
+        self._token = None
+        self._token_expires = 0.0
+
+    def _refresh_auth(self):
+        if self.auth_mode != "oauth2":
+            return False
+        self._token = None
+        return True
 
     @property
     def tenant_label(self):
@@ -284,105 +387,6 @@ class MimecastClient:
             "x-mc-app-id": self.app_id,
             "Authorization": "MC %s:%s" % (self.access_key, signature),
         }
-
-    # ------------------------------------------------------------------ transport
-    def _send(self, method, path, kind, authenticate=True, retry_reads=None, **kwargs):
-        """Send one logical request: rate-limit waits, read retries, one 401 refresh."""
-        if retry_reads is None:
-            retry_reads = kind == "read"
-        attempt = 0
-        refreshed = False
-        extra_headers = dict(kwargs.pop("headers", None) or {})
-        while True:
-            headers = dict(extra_headers)
-            if authenticate:
-                headers.update(self._auth_headers(path))
-            self.calls[kind] += 1
-            try:
-                response = self._http.request(method, path, headers=headers, **kwargs)
-            except httpx.TransportError as exc:
-                attempt += 1
-                what = type(exc).__name__
-                if retry_reads and attempt <= self.max_retries:
-                    self._warn(
-                        "%s %s to %s failed (%s); retry %d of %d."
-                        % (method, path, self.base_url, what, attempt, self.max_retries)
-                    )
-                    self._sleep(self.retry_backoff * (2 ** (attempt - 1)))
-                    continue
-                fix = "Check base_url, network access and the timeout option."
-                if not retry_reads:
-                    fix += (" The write may or may not have reached Mimecast; re-run the task "
-                            "(it reads the current state before writing).")
-                raise MimecastError(
-                    "%s %s to %s failed: %s." % (method, path, self.base_url, what), path=path, fix=fix
-                )
-            status = response.status_code
-            if status == 429:
-                wait = self._rate_limit_wait(response)
-                if self.rate_limit_waited + wait > self.rate_limit_max_wait:
-                    raise MimecastError(
-                        "Mimecast kept rate-limiting %s %s (HTTP 429) beyond the wait bound of %gs "
-                        "(waited %.1fs in total)."
-                        % (method, path, self.rate_limit_max_wait, self.rate_limit_waited),
-                        code="rate_limited",
-                        status=429,
-                        path=path,
-                        fix="Raise rate_limit_max_wait, lower the number of forks or add "
-                        "'throttle: 1' (Mimecast counts calls per application).",
-                    )
-                self._warn(
-                    "Mimecast rate limit (HTTP 429) on %s %s: waiting %.2fs as X-RateLimit-Reset says."
-                    % (method, path, wait)
-                )
-                self.rate_limit_waited += wait
-                self._sleep(wait)
-                continue
-            if status >= 500 and retry_reads and attempt < self.max_retries:
-                attempt += 1
-                self._warn(
-                    "%s %s answered HTTP %d; retry %d of %d." % (method, path, status, attempt, self.max_retries)
-                )
-                self._sleep(self.retry_backoff * (2 ** (attempt - 1)))
-                continue
-            if status == 401 and authenticate and self.auth_mode == "oauth2" and not refreshed:
-                refreshed = True
-                self._token = None
-                continue
-            return response
-
-    @staticmethod
-    def _rate_limit_wait(response):
-        for header in ("X-RateLimit-Reset", "X-Mimecast-RateLimit-Reset"):
-            value = response.headers.get(header)
-            if value:
-                try:
-                    return max(float(value), 0.0) / 1000.0
-                except ValueError:
-                    pass
-        value = response.headers.get("Retry-After")
-        if value:
-            try:
-                return max(float(value), 0.0)
-            except ValueError:
-                pass
-        return 1.0
-
-    def _json(self, response, path):
-        if response.status_code == 204 or not response.content:
-            return {}
-        try:
-            return response.json()
-        except ValueError:
-            if response.status_code >= 400:
-                return {}
-            raise MimecastError(
-                "Mimecast answered %s with HTTP %d and a body that is not JSON."
-                % (path, response.status_code),
-                status=response.status_code,
-                path=path,
-                fix="Check that base_url is the Mimecast API host, not the console URL.",
-            )
 
     _STATUS_FIXES = {
         400: "Mimecast rejected the request as malformed; check the values named above (Mimecast "
