@@ -17,7 +17,7 @@ description:
   - A dated snapshot ships with the collection as the fallback and for offline runs. The
     module reports what differs between the live answer and the snapshot.
   - B(Fails closed.) When DNS fails, or when the live answer covers fewer addresses than the
-    snapshot by more than O(shrink_threshold) percent, it keeps the snapshot and warns:
+    snapshot by more than O(shrink_threshold) percent, it keeps the snapshot and warns;
     Mimecast runs old and new ranges side by side during migrations, and a truncated answer
     must never lock its mail out.
   - Returns CIDR lists (IPv4, IPv6), the Exchange Online form (IPv4 only, every prefix split
