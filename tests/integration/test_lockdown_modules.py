@@ -1,0 +1,164 @@
+# -*- coding: utf-8 -*-
+"""mimecast_ip_range, mimecast_dns_check, exo_inbound_connector and mimecast_delivery_route
+against the local DNS server and the sandbox's Entra / Exchange Online / Mimecast endpoints."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import assert_declarative_cycle, module_task  # noqa: F401  pylint: disable=unused-import
+from sandbox.dns_server import DnsServer, mimecast_netblock_zone
+
+RANGE = "mailsec.mimecast.mimecast_ip_range"
+DNSCHECK = "mailsec.mimecast.mimecast_dns_check"
+EXO = "mailsec.mimecast.exo_inbound_connector"
+ROUTE = "mailsec.mimecast.mimecast_delivery_route"
+
+
+@pytest.fixture
+def dns():
+    server = DnsServer(mimecast_netblock_zone())
+    host, port = server.start()
+    server.address = (host, port)
+    yield server
+    server.stop()
+
+
+def ranges(play, dns, **args):
+    host, port = dns.address
+    result = play([module_task(RANGE, nameservers=[host], dns_port=port, dns_timeout=1, **args)])
+    return result, result.task("t")
+
+
+def test_live_za_collapsed_and_exchange_form(play, dns):
+    result, out = ranges(play, dns, region=["za"])
+    assert result.rc == 0, out
+    assert out["source_used"] == {"za": "dns"}
+    assert out["ipv4"] == ["41.74.192.0/21", "41.74.200.0/23", "41.74.204.0/23", "41.74.206.0/24"]
+    assert out["exchange"] == ["41.74.%d.0/24" % i for i in list(range(192, 202)) + [204, 205, 206]]
+    assert out["nft_elements_v4"].startswith("41.74.192.0/21, ")
+    assert out["difference"]["za"] == {"added": [], "removed": []}
+
+
+def test_all_follows_includes_and_reports_difference(play, dns):
+    dns.set("us._netblocks.mimecast.com", "TXT", [
+        "v=spf1 ip4:207.211.31.0/25 ip4:205.139.110.0/24 ip4:216.205.24.0/24 ip4:170.10.129.0/24 ip4:63.128.21.0/24 "
+        "ip4:170.10.133.0/24 ip4:185.58.84.93/32 ip4:207.211.41.113/32 ip4:207.211.30.64/26 ip4:207.211.30.128/25 "
+        "ip4:216.145.221.0/24 ip4:170.10.128.0/24 ip4:170.10.132.56/29 ip4:170.10.132.64/29 ip4:205.139.111.0/24 ~all"])
+    result, out = ranges(play, dns, region=["all"])
+    assert result.rc == 0, out
+    assert "205.139.111.0/24" in out["ipv4"] and "41.74.206.0/24" in out["ipv4"]
+    assert out["difference"]["all"]["added"] == ["205.139.111.0/24"]
+    assert "us._netblocks.mimecast.com" in out["records"]["all"]
+
+
+def test_shrunk_answer_keeps_snapshot_and_warns(play, dns):
+    dns.set("us._netblocks.mimecast.com", "TXT", ["v=spf1 ip4:205.139.110.0/24 ~all"])
+    result, out = ranges(play, dns, region=["us"])
+    assert result.rc == 0
+    assert out["source_used"] == {"us": "snapshot"}
+    assert "207.211.31.0/25" in out["ipv4"]
+    assert any("must not lock Mimecast out" in w for w in out["warnings"])
+    assert "207.211.31.0/25" in out["difference"]["us"]["removed"]
+
+
+def test_dns_failure_falls_back_or_fails_closed(play, dns):
+    dns.fail("eu._netblocks.mimecast.com", "servfail")
+    result, out = ranges(play, dns, region=["eu"])
+    assert result.rc == 0 and out["source_used"] == {"eu": "snapshot"} and out["warnings"]
+    strict, out = ranges(play, dns, region=["eu"], source="dns")
+    assert strict.rc != 0 and "source is dns" in out["msg"]
+    dns.fail("usb._netblocks.mimecast.com", "servfail")
+    usb, out = ranges(play, dns, region=["usb"])
+    assert usb.rc != 0 and "no snapshot exists" in out["msg"]
+
+
+def test_mx_check(play, dns):
+    host, port = dns.address
+    ok = play([module_task(DNSCHECK, domains=["corp.example"], checks=["mx", "spf", "dmarc"], region="us",
+                           nameservers=[host], dns_port=port)]).task("t")
+    assert ok["ok"] is True, ok
+    left = play([module_task(DNSCHECK, domains=["leftover.example"], nameservers=[host], dns_port=port,
+                             fail_on_problem=True)])
+    out = left.task("t")
+    assert left.rc != 0 and "aspmx.l.google.com" in out["msg"] and "Google" in out["msg"]
+
+
+def exo_args(sandbox, tenant="demo", **extra):
+    cfg = sandbox.tenants[tenant]
+    args = {"tenant": cfg["entra_tenant_id"], "app_id": cfg["entra_client_id"],
+            "client_secret": cfg["entra_client_secret"], "exo_url": sandbox.url, "authority": sandbox.url,
+            "name": "Mimecast inbound", "require_tls": True, "tls_sender_certificate_name": "*.mimecast.com",
+            "restrict_domains_to_ip_addresses": True,
+            "sender_ip_addresses": ["41.74.192.0/22", "41.74.196.0/22", "205.139.110.0/24"]}
+    args.update(extra)
+    return args
+
+
+def connectors(sandbox, tenant="demo"):
+    return sandbox.state(tenant)["exo_connectors"]
+
+
+def test_exo_connector_create_noop_update_and_check_mode(sandbox, play):
+    checked = play([module_task(EXO, **exo_args(sandbox))], check=True)
+    assert checked.rc == 0, checked.task("t")
+    assert sandbox.writes("demo") == [] and connectors(sandbox) == []
+    created = play([module_task(EXO, **exo_args(sandbox))])
+    out = created.task("t")
+    assert created.rc == 0, out
+    assert out["actions"][0]["cmdlet"] == "New-InboundConnector"
+    assert out["split"]["41.74.192.0/22"] == ["41.74.%d.0/24" % i for i in range(192, 196)]
+    stored = connectors(sandbox)[0]
+    assert sorted(stored["SenderIPAddresses"]) == sorted(["41.74.%d.0/24" % i for i in range(192, 200)] + ["205.139.110.0/24"])
+    assert stored["RestrictDomainsToIPAddresses"] is True and stored["TlsSenderCertificateName"] == "*.mimecast.com"
+    sent = [r for r in sandbox.requests("demo") if r["path"].endswith("/InvokeCommand")]
+    assert not any("/22" in str(r["body"]) and r["write"] for r in sent)  # a /22 never reaches Exchange
+
+    sandbox.clear_requests()
+    again = play([module_task(EXO, **exo_args(sandbox))], diff=True).task("t")
+    assert again["changed"] is False and sandbox.writes("demo") == []
+    assert again["api_calls"]["write"] == 0
+
+    updated = play([module_task(EXO, **exo_args(sandbox, sender_ip_addresses=["205.139.110.0/24"]))]).task("t")
+    assert [a["cmdlet"] for a in updated["actions"]] == ["Set-InboundConnector"]
+    assert set(updated["actions"][0]["parameters"]) == {"Identity", "SenderIPAddresses"}
+    assert connectors(sandbox)[0]["SenderIPAddresses"] == ["205.139.110.0/24"]
+
+    removed = play([module_task(EXO, **exo_args(sandbox, state="absent"))]).task("t")
+    assert removed["actions"][0]["cmdlet"] == "Remove-InboundConnector" and connectors(sandbox) == []
+
+
+def test_exo_refuses_ipv6_and_cloud_ranges_and_reports_permissions(sandbox, play):
+    v6 = play([module_task(EXO, **exo_args(sandbox, sender_ip_addresses=["2001:db8::/48"]))])
+    assert v6.rc != 0 and "IPv4 only" in v6.task("t")["msg"]
+    cloud = play([module_task(EXO, **exo_args(sandbox, sender_ip_addresses=["40.107.0.0/22"]))])
+    assert cloud.rc != 0 and "Microsoft 365" in cloud.task("t")["msg"]
+    wrong = play([module_task(EXO, **exo_args(sandbox, client_secret="not-the-secret-123"))])
+    out = wrong.task("t")
+    assert wrong.rc != 0 and "Entra refused" in out["msg"] and "not-the-secret-123" not in wrong.stdout + str(out)
+    assert sandbox.writes("demo") == []
+
+
+def test_delivery_route_to_google(sandbox, play):
+    args = {"description": "Google Workspace", "hostname": "ASPMX.L.GOOGLE.COM",
+            "alternate_hostname": "ALT1.ASPMX.L.GOOGLE.COM", "domains": ["corp.example"]}
+    checked = play([module_task(ROUTE, **args)], check=True).task("t")
+    assert sandbox.writes("demo") == []
+    made = play([module_task(ROUTE, **args)])
+    out = made.task("t")
+    assert made.rc == 0, out
+    assert [a["action"] for a in out["actions"]] == [a["action"] for a in checked["actions"]] == ["create"] * 3
+    state = sandbox.state("demo")
+    definitions = {d["description"]: d for d in state["delivery-route-definitions"]}
+    primary = definitions["Google Workspace [ansible]"]
+    alternate = definitions["Google Workspace - alternate [ansible]"]
+    assert primary["hostname"].lower() == "aspmx.l.google.com" and primary["alternateRouteId"] == alternate["id"]
+    policy = state["delivery-route-policies"][0]
+    assert policy["definitionId"] == primary["id"] and policy["to"]["domain"] == "corp.example"
+    sandbox.clear_requests()
+    assert play([module_task(ROUTE, **args)]).task("t")["changed"] is False
+    assert sandbox.writes("demo") == []
+    gone = play([module_task(ROUTE, description="Google Workspace", state="absent")]).task("t")
+    assert [a["collection"] for a in gone["actions"]] == ["policies", "definitions", "definitions"]
+    state = sandbox.state("demo")
+    assert state["delivery-route-definitions"] == [] and state["delivery-route-policies"] == []
