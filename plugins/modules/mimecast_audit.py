@@ -1,0 +1,216 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) mailsec.mimecast contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: mimecast_audit
+short_description: Audit a Mimecast tenant for the classic misconfigurations, read-only
+version_added: 0.1.0
+description:
+  - An ORCA-style audit of a Mimecast tenant with what Mimecast's API can read - one check per
+    pitfall of Mimecast's own pitfalls guide, each with an id, a severity, why it matters, the
+    objects found and the fix, and a score weighted by severity.
+  - Checks - SPF-based anti-spoofing bypasses whose domains' SPF includes Microsoft 365 or Google
+    ranges, ends in C(+all) or has more than 10 terms (resolved in DNS); IP-scoped bypasses
+    (anti-spoofing, greylisting, blocked senders C(no_action), SPF bypass source IPs) overlapping
+    cloud-mail ranges, broader than /24 or private; permitted-sender group entries that are the
+    tenant's own domains, free-mail or cloud-mail domains, or whole domains; internal domains
+    without an anti-spoofing policy; managed URLs that permit whole domains unrewritten; eternal
+    bypasses whose narrative marks them as campaign-bound; policies that reference missing or
+    empty profile groups; and for every internal domain, MX only at Mimecast, SPF including the
+    region's Mimecast netblock, and DMARC at quarantine or reject.
+  - Settings the API does not expose (spam auto-allow action, threat remediation mode,
+    impersonation VIP lists inside definitions, inbound DNS authentication actions) are listed as
+    manual checks with their console path, never guessed.
+  - B(Never writes.) It reads each list once (all pages), the members of each relevant group once
+    and each DNS name once.
+  - Returns the findings, the score and, as strings, a Markdown report and a self-contained HTML
+    report, ready for M(ansible.builtin.copy).
+author:
+  - Mailsec Mimecast developers (@mailsec)
+extends_documentation_fragment:
+  - mailsec.mimecast.connection
+  - mailsec.mimecast.attributes
+  - mailsec.mimecast.attributes.ACTION_GROUP
+attributes:
+  check_mode:
+    support: full
+    details: Read-only; runs the same in check mode.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details: Read-only.
+options:
+  tenant_name:
+    description: The tenant's name in the reports.
+    type: str
+    default: Mimecast tenant
+  region:
+    description: The Mimecast region whose netblock the domains' SPF records should include.
+    type: str
+    default: us
+    choices: [us, usb, eu, de, ca, za, au, uspcom, all]
+  permitted_sender_groups:
+    description:
+      - Names of profile groups that console Permitted Senders policies point at. Groups whose name
+        contains "permitted sender" (such as the built-in one) are always included.
+    type: list
+    elements: str
+    default: []
+  dns_checks:
+    description: Run the DNS checks (SPF of bypass domains needs DNS regardless).
+    type: bool
+    default: true
+  fail_on_severity:
+    description: Fail the task when a finding has this severity or a higher one (for CI). V(none) never fails.
+    type: str
+    choices: [none, low, medium, high, critical]
+    default: none
+  generated:
+    description: A timestamp text for the reports (the module adds none itself, so reports of an unchanged tenant are identical).
+    type: str
+    default: ""
+  nameservers:
+    description: Name servers to ask instead of the host's resolver configuration.
+    type: list
+    elements: str
+  dns_port:
+    description: Port of the name servers.
+    type: int
+    default: 53
+  dns_timeout:
+    description: Seconds to wait for one DNS answer.
+    type: float
+    default: 5
+requirements:
+  - dnspython (for the DNS checks)
+notes:
+  - Needs the role permissions Gateway | Policies | Read, Directories | Groups | Read, Directories |
+    Internal | Read and Services | URL Protection | Read.
+'''
+
+EXAMPLES = r'''
+- name: Audit the tenant
+  mailsec.mimecast.mimecast_audit:
+    tenant_name: "{{ inventory_hostname }}"
+    region: eu
+    fail_on_severity: critical
+  register: audit
+
+- name: Keep the HTML report
+  ansible.builtin.copy:
+    content: "{{ audit.report_html }}"
+    dest: "reports/{{ inventory_hostname }}.html"
+    mode: "0644"
+  delegate_to: localhost
+'''
+
+RETURN = r'''
+score:
+  description: Weighted score, 100 when every check passes (weights critical 10, high 5, medium 3, low 1).
+  returned: always
+  type: float
+findings:
+  description: The failed checks (C(id), C(title), C(severity), C(weight), C(why), C(fix), C(objects)).
+  returned: always
+  type: list
+  elements: dict
+checks:
+  description: Every automated check with C(passed).
+  returned: always
+  type: list
+  elements: dict
+counts:
+  description: Number of failed checks per severity.
+  returned: always
+  type: dict
+manual_checks:
+  description: Checks to do in the console (C(id), C(title), C(console_path), C(why), C(api)).
+  returned: always
+  type: list
+  elements: dict
+internal_domains:
+  description: The tenant's internal domains.
+  returned: always
+  type: list
+  elements: str
+errors:
+  description: What could not be checked (for example a DNS failure), so a pass is never assumed.
+  returned: always
+  type: list
+  elements: str
+report_markdown:
+  description: The report in Markdown.
+  returned: always
+  type: str
+report_html:
+  description: The report as one self-contained HTML file.
+  returned: always
+  type: str
+api_calls:
+  description: How many Mimecast API calls the task made; C(write) is always 0.
+  returned: always
+  type: dict
+'''
+
+from ansible_collections.mailsec.mimecast.plugins.module_utils._audit import SEVERITIES, Audit
+from ansible_collections.mailsec.mimecast.plugins.module_utils._dns import (
+    DNS_ARGUMENT_SPEC,
+    DNSPYTHON_IMPORT_ERROR,
+    Dns,
+    DnsError,
+)
+from ansible_collections.mailsec.mimecast.plugins.module_utils._module import MimecastModule
+from ansible_collections.mailsec.mimecast.plugins.module_utils._report import html, markdown
+
+
+def work(module, client):
+    p = module.params
+    resolver = None
+    if DNSPYTHON_IMPORT_ERROR:
+        module.warn("dnspython is missing: DNS checks and SPF look-ups are skipped.")
+    else:
+        try:
+            resolver = Dns(p["nameservers"], p["dns_port"], p["dns_timeout"])
+        except DnsError as exc:
+            module.warn("No DNS resolver (%s): DNS checks and SPF look-ups are skipped." % exc)
+    audit = Audit(client, resolver, region=p["region"], permitted_sender_groups=p["permitted_sender_groups"],
+                  check_dns=p["dns_checks"])
+    result = audit.run()
+    result["changed"] = False
+    result["report_markdown"] = markdown(p["tenant_name"], result, p["generated"])
+    result["report_html"] = html(p["tenant_name"], result, p["generated"])
+    result["dns_queries"] = resolver.queries if resolver else 0
+    threshold = p["fail_on_severity"]
+    if threshold != "none":
+        worst = [f for f in result["findings"] if SEVERITIES.index(f["severity"]) >= SEVERITIES.index(threshold)]
+        if worst:
+            result["failed"] = True
+            result["msg"] = "Audit of %s: %d finding(s) at %s or above: %s." % (
+                p["tenant_name"], len(worst), threshold, ", ".join("%s %s" % (f["id"], f["title"]) for f in worst))
+    return result
+
+
+def main():
+    module = MimecastModule(
+        dict(
+            tenant_name=dict(type="str", default="Mimecast tenant"),
+            region=dict(type="str", default="us", choices=["us", "usb", "eu", "de", "ca", "za", "au", "uspcom", "all"]),
+            permitted_sender_groups=dict(type="list", elements="str", default=[]),
+            dns_checks=dict(type="bool", default=True),
+            fail_on_severity=dict(type="str", default="none", choices=["none", "low", "medium", "high", "critical"]),
+            generated=dict(type="str", default=""),
+            **DNS_ARGUMENT_SPEC
+        ),
+        supports_check_mode=True,
+    )
+    module.run(lambda client: work(module, client))
+
+
+if __name__ == "__main__":
+    main()
