@@ -257,14 +257,17 @@ class Collection:
 
     fields: name -> validator(value, field) ; required: names ; defaults: name -> value ;
     finish(stored, request_body): cross-field rules, may raise Invalid ;
-    render(stored) -> the read-back object (without id/createTime/lastUpdated).
+    render(stored) -> the read-back object (without id/createTime/lastUpdated) ;
+    refs: field -> name of the collection whose item id it must hold (checked by the server,
+    which also refuses to delete an item that is still referenced: 409 err_definition_in_use).
     """
 
     def __init__(self, name, path, list_key, fields, required=(), defaults=None,
-                 finish=None, render=None, not_found="err_policy_not_found"):
+                 finish=None, render=None, not_found="err_policy_not_found", refs=None):
         self.name, self.path, self.list_key = name, path, list_key
         self.fields, self.required, self.defaults = fields, tuple(required), defaults or {}
         self.finish, self.render, self.not_found = finish, render or dict, not_found
+        self.refs = dict(refs or {})
 
     def validate(self, body, base=None):
         """Return the stored form of `body` (merged over `base` for PATCH) or raise."""
@@ -329,7 +332,10 @@ FLAT_VALUE = {"email_domain": "domain", "individual_email_address": "emailAddres
               "profile_group": "groupId"}
 
 
-def _policy_render(from_key, to_key, extras):
+POLICY_FLAGS = ("enabled", "enforced", "override", "bidirectional")
+
+
+def _policy_render(from_key, to_key, extras, flags=POLICY_FLAGS):
     def render(stored):
         out = {k: stored[k] for k in ("description", "option", "fromPart") if k in stored}
         for side in ("from", "to"):
@@ -338,36 +344,99 @@ def _policy_render(from_key, to_key, extras):
             out[side + "Type"] = target["type"]          # flattened duplicates (research 4.1)
             if target["type"] in FLAT_VALUE:
                 out[side + "Value"] = target[FLAT_VALUE[target["type"]]]
-        for key in ("enabled", "enforced", "override", "bidirectional",
-                    "fromEternal", "toEternal"):
+        for key in flags + ("fromEternal", "toEternal"):
             out[key] = stored[key]
         out[from_key] = stored.get(from_key, ETERNAL_FROM)
         out[to_key] = stored.get(to_key, ETERNAL_TO)
-        out.update({k: list(stored[k]) for k in extras if k in stored})
+        out.update({k: copy_json(stored[k]) for k in extras if k in stored})
         out["conditions"] = {}
         return out
     return render
 
 
 def gateway_policy(name, path, list_key, options, extras=(), required=(),
-                   dates=("fromDateTime", "toDateTime")):
-    """A Cloud Gateway policy collection (anti-spoofing, bypass, greylisting, ...)."""
+                   dates=("fromDateTime", "toDateTime"), flags=POLICY_FLAGS, refs=None):
+    """A Cloud Gateway policy collection (anti-spoofing, bypass, greylisting, ...).
+    options None: the kind has no `option` field (delivery route policies)."""
     extra_checks = {"sourceIPs": v_list(v_ip), "hostnames": v_list(v_domain),
-                    "spfDomains": v_list(v_domain, nonempty="spfDomains" in required)}
+                    "spfDomains": v_list(v_domain, nonempty="spfDomains" in required),
+                    "definitionId": v_text(512)}
     fields = {
-        "description": v_text(200), "option": v_enum(*options),
+        "description": v_text(200),
         "fromPart": v_enum("envelope_from", "header_from", "both"),
         "from": v_target, "to": v_target,
-        "enabled": v_bool, "enforced": v_bool, "override": v_bool, "bidirectional": v_bool,
         "fromEternal": v_bool, "toEternal": v_bool, dates[0]: v_date, dates[1]: v_date,
     }
+    fields.update({k: v_bool for k in flags})
+    if options:
+        fields["option"] = v_enum(*options)
     fields.update({k: extra_checks[k] for k in extras})
     defaults = {"fromPart": "envelope_from", "from": {"type": "everyone"},
-                "to": {"type": "everyone"}, "enabled": True, "enforced": False,
-                "override": False, "bidirectional": False, "fromEternal": True,
+                "to": {"type": "everyone"}, "enabled": True, "fromEternal": True,
                 "toEternal": True}
-    return Collection(name, path, list_key, fields, ("description", "option") + tuple(required),
-                      defaults, _policy_dates(*dates), _policy_render(dates[0], dates[1], extras))
+    defaults.update({k: False for k in flags if k != "enabled"})
+    need = ("description", "option") if options else ("description",)
+    return Collection(name, path, list_key, fields, need + tuple(required),
+                      defaults, _policy_dates(*dates),
+                      _policy_render(dates[0], dates[1], extras, flags), refs=refs)
+
+
+# ---- delivery routes (research 8): definitions (where to) + policies (which mail)
+
+def v_host(value, field):
+    """A delivery host: a DNS host name or an IPv4 address (as the console accepts)."""
+    try:
+        ipaddress.IPv4Address(value)
+        return value
+    except ValueError:
+        pass
+    if not isinstance(value, str) or not DOMAIN_RE.match(value):
+        raise Invalid("err_validation_invalid_hostname", "Not a valid host name", field)
+    return value
+
+
+def v_port(value, field):
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
+        raise Invalid("err_validation_invalid_value", "Port must be an integer 1..65535", field)
+    return value
+
+
+SMTP_AUTH_FIELDS = {"authMechanisms": v_list(v_text(64), nonempty=True), "username": v_text(256),
+                    "password": v_text(256), "domain": v_text(256)}
+
+
+def v_smtp_auth(value, field):
+    """{authMechanisms[], username, password, domain?}; the password is write-only."""
+    if not isinstance(value, dict):
+        raise Invalid("err_validation_invalid_type", "Must be an object", field)
+    out = {}
+    for key, item in value.items():
+        if key not in SMTP_AUTH_FIELDS:
+            raise Invalid("err_validation_unknown_field", "Unknown field: %s" % key,
+                          "%s.%s" % (field, key))
+        if item is not None:
+            out[key] = SMTP_AUTH_FIELDS[key](item, "%s.%s" % (field, key))
+    for key in ("authMechanisms", "username", "password"):
+        if key not in out:
+            raise Invalid("err_validation_null", "%s is required" % key, "%s.%s" % (field, key))
+    return out
+
+
+def _render_definition(stored):
+    out = {k: copy_json(stored[k]) for k in ("description", "hostname", "port", "alternateRouteId")
+           if k in stored}
+    if "smtpAuthentication" in stored:          # the password is never read back
+        out["smtpAuthentication"] = {k: copy_json(v) for k, v in stored["smtpAuthentication"].items()
+                                     if k != "password"}
+    return out
+
+
+def delivery_route_definitions(name, path):
+    fields = {"description": v_text(200), "hostname": v_host, "port": v_port,
+              "alternateRouteId": v_text(512), "smtpAuthentication": v_smtp_auth}
+    return Collection(name, path, "definitions", fields, ("description", "hostname"),
+                      {"port": 25}, render=_render_definition,
+                      not_found="err_definition_not_found", refs={"alternateRouteId": name})
 
 
 CG = "/policy-management/cloud-gateway/v1"
@@ -382,6 +451,14 @@ COLLECTIONS = [
     # research 7: fromDate/toDate quirk; `to` UNCERTAIN ([Veltrix] none, [TFP] yes): accepted
     gateway_policy("greylisting", CG + "/greylisting/policies", "policies",
                    ("apply", "no_action"), extras=("sourceIPs",), dates=("fromDate", "toDate")),
+    # research 8: API 2.0 only; body per [TFP]/[Veltrix]; the verify action is not emulated
+    delivery_route_definitions("delivery-route-definitions",
+                               CG + "/delivery-route/definitions"),
+    # research 8: no `option`; `enforced` is not in the documented body (unknown field here)
+    gateway_policy("delivery-route-policies", CG + "/delivery-route/policies", "policies", None,
+                   extras=("definitionId",), required=("definitionId",),
+                   flags=("enabled", "override", "bidirectional"),
+                   refs={"definitionId": "delivery-route-definitions"}),
 ]
 
 

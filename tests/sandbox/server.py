@@ -33,12 +33,15 @@ from .catalog import (
     ClassicError, Invalid, ValidationErrors, copy_json, deliver, internal_domain, new_id,
     now_string, render_group, render_member, tenant_config, tenant_state, tracked_email,
 )
+from .microsoft import Microsoft, entra_defaults, is_microsoft_path
+from .microsoft import is_write as is_exo_write
 
 TOKEN_PATH = "/oauth/token"
 CONTROL_PREFIX = "/_sandbox/"
 REST_MAX_PAGE_SIZE = 100
 RATE_WINDOW = 60.0
-SECRET_KEYS = ("client_secret", "password", "secret_key", "secretKey", "access_token")
+SECRET_KEYS = ("client_secret", "password", "secret_key", "secretKey", "access_token",
+               "client_assertion")
 MALFORMED = object()
 
 UNAUTHORIZED = (401, "err_xdk_client_unauthorized", "Unauthorized")
@@ -128,10 +131,12 @@ class Fault:
         if self.fail_code:
             return 200, envelope(200, self.fail_code, "Injected failure (sandbox fault)"), headers
         status = self.status or 200
-        if status == 429:
+        if status == 429 and not is_microsoft_path(path):
             headers.setdefault("X-RateLimit-Remaining", "0")
             headers.setdefault("X-RateLimit-Reset", "1000")
         body = self.body
+        if body is None and is_microsoft_path(path):
+            return self.microsoft_reply(path, status, headers)
         if body is None:
             code = FAULT_CODES.get(status, "err_injected_%d" % status)
             message = "Injected HTTP %d (sandbox fault)" % status
@@ -141,6 +146,20 @@ class Fault:
                 body = rest_error(code, message)
         return status, body, headers
 
+    @staticmethod
+    def microsoft_reply(path, status, headers):
+        """Default fault bodies on Entra / Exchange Online paths (429: Retry-After 1 s)."""
+        message = "Injected HTTP %d (sandbox fault)" % status
+        if status == 429:
+            headers.setdefault("Retry-After", "1")
+            message = ("You have reached the maximum number of concurrent requests per tenant. "
+                       "Please wait and try again")
+        if path.startswith("/adminapi/"):
+            code = {429: "TooManyRequests", 503: "ServiceUnavailable"}.get(status, "InternalServerError")
+            return status, {"error": {"code": code, "message": message}}, headers
+        return status, {"error": "temporarily_unavailable" if status in (429, 503) else "server_error",
+                        "error_description": message}, headers
+
     def as_dict(self):
         keys = ("method", "path", "status", "times", "headers", "delay", "body", "fail_code", "tenant")
         return {k: getattr(self, k) for k in keys}
@@ -149,11 +168,14 @@ class Fault:
 class Sandbox:
     """Mimecast stand-in. Use as a context manager or start()/stop()."""
 
-    def __init__(self, tenants=None, page_size=3, token_ttl=1800, rate_limit=1000):
+    def __init__(self, tenants=None, page_size=3, token_ttl=1800, rate_limit=1000,
+                 entra_token_ttl=3599, exo_page_size=3):
         tenants = DEFAULT_TENANTS if tenants is None else tenants
-        self.tenants = {name: tenant_config(name, cfg) for name, cfg in tenants.items()}
+        self.tenants = {name: entra_defaults(name, tenant_config(name, cfg))
+                        for name, cfg in tenants.items()}
         self.page_size, self.token_ttl, self.rate_limit = int(page_size), token_ttl, rate_limit
         self.page_tokens = PageTokens()
+        self.ms = Microsoft(self, entra_token_ttl, exo_page_size)
         self.verbose = False
         self.url = None
         self._lock = threading.RLock()
@@ -192,7 +214,8 @@ class Sandbox:
         """Every tenant back to its initial state; request log and faults cleared.
         Issued tokens stay valid (use expire_tokens() for that)."""
         with self._lock:
-            self._data = {name: tenant_state(cfg) for name, cfg in self.tenants.items()}
+            self._data = {name: dict(tenant_state(cfg), **self.ms.initial_state(cfg))
+                          for name, cfg in self.tenants.items()}
             self._log, self._faults, self._windows = [], [], {}
 
     def state(self, tenant=None, builtin=False):
@@ -212,8 +235,10 @@ class Sandbox:
             out["managed_urls"] = [dict({"entryId": i}, **e)
                                    for i, e in data["managed_urls"].items()]
             out["messages"] = copy_json(list(data["messages"].values()))
+            out["exo_connectors"] = self.ms.connectors(tenant)
             if builtin:
                 out["settings"] = copy_json(data["settings"])
+                out["entra"] = self.ms.settings(tenant, {})
             return out
 
     def seed(self, tenant, collection, items):
@@ -223,6 +248,8 @@ class Sandbox:
         groups allowed; {"group": "<description>"} may replace "id") / create-managed-url items."""
         with self._lock:
             data = self._tenant_data(tenant)
+            if collection == "exo_connectors":
+                return self.ms.seed_connectors(tenant, list(items))
             if collection == "internal_domains":
                 made = [internal_domain(i["domain"], i.get("inboundType", "any")) for i in items]
                 data["internal_domains"].extend(made)
@@ -241,6 +268,8 @@ class Sandbox:
                 return [o["id"] for o in out]
             coll = self._collection(collection)
             stored = [coll.validate(item) for item in items]   # all or nothing
+            for body in stored:
+                self._check_refs(data, coll, body)
             return [self._store(data, coll, body) for body in stored]
 
     def requests(self, tenant=None):
@@ -272,9 +301,11 @@ class Sandbox:
             self._faults = []
 
     def expire_tokens(self):
+        """Every issued token (Mimecast and Entra) becomes invalid."""
         with self._lock:
             for entry in self._tokens.values():
                 entry[1] = 0
+            self.ms.expire_tokens()
 
     def set_page_size(self, n):
         if int(n) < 1:
@@ -324,6 +355,42 @@ class Sandbox:
             self._tokens[token] = [tenant, time.time() + self.token_ttl]
             return token
 
+    # ------------------------------------------------------------------ Microsoft side
+    def entra(self, tenant, **changes):
+        """Read (and change) the tenant's Entra app / Exchange Online settings: ids, and the
+        changeable entra_client_secret, exo_permission (Exchange.ManageAsApp granted, bool),
+        exo_role ("Exchange Administrator", "Global Administrator", "Global Reader",
+        "Security Reader", None, ...). reset() restores the configured values."""
+        with self._lock:
+            self._tenant_data(tenant)
+            return self.ms.settings(tenant, changes)
+
+    def entra_certificate(self, tenant):
+        """The app certificate Entra accepts for `tenant`: {key_pem, cert_pem, pem (key then
+        certificate, one file), thumbprint (SHA-1 hex), x5t}; generated on first use."""
+        with self._lock:
+            self._tenant_data(tenant)
+            cert = self.ms.certificate(tenant)
+            if cert is None:
+                raise KeyError("tenant %r has no Entra certificate credential" % tenant)
+            return {k: v for k, v in cert.items() if k != "public_key"}
+
+    def issue_entra_token(self, tenant, roles=None):
+        """A valid Exchange Online bearer for `tenant` without calling the token endpoint
+        (roles default to what the tenant's app has been granted)."""
+        with self._lock:
+            self._tenant_data(tenant)
+            return self.ms.issue(tenant, roles)
+
+    def set_exo_page_size(self, n):
+        if int(n) < 1:
+            raise ValueError("page size must be >= 1")
+        self.ms.page_size = int(n)
+
+    def tenant_data(self, tenant):
+        """The live internal state of one tenant (for the Microsoft side; tests use state())."""
+        return self._tenant_data(tenant)
+
     # ------------------------------------------------------------------ internals
     def _tenant_data(self, tenant):
         if tenant not in self._data:
@@ -337,6 +404,25 @@ class Sandbox:
                 return coll
         raise KeyError("unknown collection %r (known: %s)"
                        % (name, ", ".join(c.name for c in COLLECTIONS)))
+
+    @staticmethod
+    def _check_refs(data, coll, body, oid=None):
+        """Reference fields must hold the id of an existing item of this tenant (not itself)."""
+        errors = [Invalid("err_validation_invalid_value", "%s must be the id of an existing %s"
+                          % (field, target), field)
+                  for field, target in coll.refs.items()
+                  if field in body and (body[field] == oid
+                                        or body[field] not in data["collections"][target])]
+        if errors:
+            raise ValidationErrors(errors)
+
+    @staticmethod
+    def _referrers(data, coll, oid):
+        """(collection name, id) of every item whose reference fields hold `oid`."""
+        return [(other.name, rid) for other in COLLECTIONS
+                for field, target in other.refs.items() if target == coll.name
+                for rid, rec in data["collections"][other.name].items()
+                if rec["body"].get(field) == oid]
 
     @staticmethod
     def _store(data, coll, body):
@@ -396,8 +482,12 @@ class Sandbox:
                 body = json.loads(raw)
             except ValueError:
                 body = MALFORMED
+        microsoft = is_microsoft_path(path)
         with self._lock:
-            tenant, auth_error = self._identify(path, headers, form)
+            if microsoft:
+                tenant, auth_error = self.ms.identify(path), None
+            else:
+                tenant, auth_error = self._identify(path, headers, form)
             fault = next((f for f in self._faults if f.matches(tenant, method, path)), None)
             if fault:
                 fault.times -= 1
@@ -406,9 +496,11 @@ class Sandbox:
         if fault and fault.delay:
             time.sleep(fault.delay)
         with self._lock:
-            exceeded, rate_headers = self._rate(tenant)
+            exceeded, rate_headers = (False, {}) if microsoft else self._rate(tenant)
             if fault and not fault.executes:
                 status, out, extra = fault.reply(path)
+            elif microsoft:
+                status, out, extra = self.ms.route(method, path, query, headers, body, ctype)
             elif exceeded:
                 status, out, extra = 429, envelope(429, FAULT_CODES[429], "Rate limit exceeded",
                                                    True), {"X-RateLimit-Remaining": "0"}
@@ -418,7 +510,8 @@ class Sandbox:
             self._log.append({
                 "tenant": tenant, "method": method, "path": path, "query": query,
                 "body": "<malformed>" if body is MALFORMED else redact(copy.deepcopy(body)),
-                "status": status, "write": is_write(method, path), "fault": bool(fault),
+                "status": status, "fault": bool(fault),
+                "write": is_exo_write(path, body) if microsoft else is_write(method, path),
                 "time": time.time()})
         rate_headers.update(extra)
         return status, out, rate_headers
@@ -555,6 +648,7 @@ class Sandbox:
             return 400, rest_error("err_validation_malformed_json", "Body is not JSON"), {}
         try:
             stored = coll.validate(body)
+            self._check_refs(self._data[tenant], coll, stored)
         except ValidationErrors as exc:
             return 400, {"errors": [e.as_dict() for e in exc.errors]}, {}
         return 200, {"id": self._store(self._data[tenant], coll, stored)}, {}
@@ -565,6 +659,10 @@ class Sandbox:
             return 404, rest_error(coll.not_found, "No %s with id %s" % (coll.name, oid)), {}
         rec = items[oid]
         if method == "DELETE":
+            users = self._referrers(self._data[tenant], coll, oid)
+            if users:                                   # invented code (README)
+                return 409, rest_error("err_definition_in_use", "%s %s is still referenced by %s"
+                                       % (coll.name, oid, ", ".join("%s %s" % u for u in users))), {}
             del items[oid]
             return 204, None, {}
         if method == "PATCH":
@@ -572,6 +670,7 @@ class Sandbox:
                 return 400, rest_error("err_validation_malformed_json", "Body is not JSON"), {}
             try:
                 stored = coll.validate({} if body is None else body, base=rec["body"])
+                self._check_refs(self._data[tenant], coll, stored, oid)
             except ValidationErrors as exc:
                 return 400, {"errors": [e.as_dict() for e in exc.errors]}, {}
             if stored != rec["body"]:
@@ -610,6 +709,10 @@ class Sandbox:
                                                                        args["message"])},
             ("GET", "settings"): lambda: self.settings(query["tenant"]),
             ("POST", "settings"): lambda: self.settings(args.pop("tenant"), **args),
+            ("GET", "entra"): lambda: self.entra(query["tenant"]),
+            ("POST", "entra"): lambda: self.entra(args.pop("tenant"), **args),
+            ("GET", "entra-certificate"): lambda: self.entra_certificate(query["tenant"]),
+            ("POST", "exo-page-size"): lambda: self.set_exo_page_size(args["page_size"]) or {"ok": True},
         })
         if (method, name) not in routes:
             return 404, {"error": "unknown control endpoint %s %s" % (method, path)}, {}
@@ -659,18 +762,26 @@ def main(argv=None):
     parser.add_argument("--token-ttl", type=int, default=1800, help="token lifetime (s)")
     parser.add_argument("--rate-limit", type=int, default=1000, help="calls per minute per tenant")
     parser.add_argument("--tenants", help="JSON file {name: {client_id, client_secret, ...}}")
+    parser.add_argument("--entra-token-ttl", type=int, default=3599, help="Entra token lifetime (s)")
+    parser.add_argument("--exo-page-size", type=int, default=3,
+                        help="Exchange Online Get-* page size (then @odata.nextLink)")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     opts = parser.parse_args(argv)
     tenants = None
     if opts.tenants:
         with open(opts.tenants, encoding="utf-8") as handle:
             tenants = json.load(handle)
-    sandbox = Sandbox(tenants, opts.page_size, opts.token_ttl, opts.rate_limit)
+    sandbox = Sandbox(tenants, opts.page_size, opts.token_ttl, opts.rate_limit,
+                      opts.entra_token_ttl, opts.exo_page_size)
     sandbox.verbose = opts.verbose
     url = sandbox.start(opts.port)
     print("SANDBOX_URL=%s" % url, flush=True)
     print("Mimecast sandbox (test only) for tenants %s; control API at %s/_sandbox/; "
           "Ctrl-C to stop" % (", ".join(sorted(sandbox.tenants)), url), flush=True)
+    for name, cfg in sorted(sandbox.tenants.items()):
+        print("Entra/Exchange Online tenant %s: tenant %s (%s), app %s; authority and exo_url = %s"
+              % (name, cfg["entra_tenant_id"], cfg["entra_domain"], cfg["entra_client_id"], url),
+              flush=True)
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
