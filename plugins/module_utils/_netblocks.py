@@ -63,6 +63,25 @@ def collapse(cidrs):
     return [str(n) for n in v4], [str(n) for n in v6]
 
 
+def subtract(cidrs, others):
+    """The address space of cidrs not covered by others, collapsed (a set difference of addresses)."""
+    minus = [ipaddress.ip_network(c) for c in others]
+    out = []
+    for net in (ipaddress.ip_network(c) for c in cidrs):
+        pieces = [net]
+        for other in minus:
+            kept = []
+            for piece in pieces:
+                if piece.version != other.version or not piece.overlaps(other):
+                    kept.append(piece)
+                elif not piece.subnet_of(other):
+                    kept.extend(piece.address_exclude(other))
+            pieces = kept
+        out.extend(str(p) for p in pieces)
+    v4, v6 = collapse(out)
+    return v4 + v6
+
+
 def exchange_form(v4):
     """Exchange Online accepts IPv4 /24 through /32 only: split broader prefixes into /24s."""
     out = []

@@ -126,8 +126,10 @@ def definition_view(item):
 
 
 def policy_view(item):
-    return {"definitionId": item.get("definitionId"), "to": target_from_api(item, "to")["value"],
-            "from": target_from_api(item, "from")["type"], "override": bool(item.get("override")),
+    """A read-back policy in the shape of the body the module sends."""
+    to = target_from_api(item, "to")
+    return {"definitionId": item.get("definitionId"), "to": {"type": to["type"], "domain": to["value"]},
+            "from": {"type": target_from_api(item, "from")["type"]}, "override": bool(item.get("override")),
             "enabled": item.get("enabled", True)}
 
 
@@ -166,8 +168,6 @@ class Route:
         self.before[narrative] = dict(view(obj), id=obj["id"])
         old = view(obj)
         patch = {k: v for k, v in body.items() if k in old and old[k] != v}
-        if body.get("to") and old.get("to") != body["to"]["domain"]:
-            patch["to"] = body["to"]
         if not patch:
             return obj["id"]
         self.write("update", kind, narrative, lambda i, b: self.client.rest_update("%s/%s" % (path, i), b),

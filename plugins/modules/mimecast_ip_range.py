@@ -170,6 +170,7 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._netblocks import
     address_count,
     collapse,
     exchange_form,
+    subtract,
 )
 
 
@@ -188,8 +189,8 @@ def resolve_region(module, resolver, region):
         problem = "DNS for region %s failed: %s" % (region, exc)
         return fallback(module, region, problem)
     snap_v4, snap_v6 = collapse(snapshot)
-    live_set, snap_set = set(live_v4 + live_v6), set(snap_v4 + snap_v6)
-    difference = {"added": sorted(live_set - snap_set), "removed": sorted(snap_set - live_set)}
+    difference = {"added": subtract(live_v4 + live_v6, snap_v4 + snap_v6),
+                  "removed": subtract(snap_v4 + snap_v6, live_v4 + live_v6)}
     if snapshot:
         kept = address_count(live_v4) / float(address_count(snap_v4) or 1)
         if kept < 1 - p["shrink_threshold"] / 100.0:

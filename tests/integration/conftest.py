@@ -97,8 +97,8 @@ def play(sandbox, tmp_path):
     return run
 
 
-def module_task(module, name="t", **args):
-    return {"name": name, module: args, "register": "out"}
+def module_task(module, task_name="t", **args):
+    return {"name": task_name, module: args, "register": "out"}
 
 
 def assert_declarative_cycle(play, sandbox, module, config, tenant="demo"):

@@ -451,6 +451,9 @@ COLLECTIONS = [
     # research 7: fromDate/toDate quirk; `to` UNCERTAIN ([Veltrix] none, [TFP] yes): accepted
     gateway_policy("greylisting", CG + "/greylisting/policies", "policies",
                    ("apply", "no_action"), extras=("sourceIPs",), dates=("fromDate", "toDate")),
+    # research 5.2: API 2.0 REST, options no_action | block_sender ([TFP] reads `definitions`)
+    gateway_policy("blocked-senders", CG + "/blocked-senders/policies", "definitions",
+                   ("no_action", "block_sender"), extras=("sourceIPs",)),
     # research 8: API 2.0 only; body per [TFP]/[Veltrix]; the verify action is not emulated
     delivery_route_definitions("delivery-route-definitions",
                                CG + "/delivery-route/definitions"),

@@ -8,6 +8,7 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._netblocks import
     collapse,
     exchange_form,
     parse_spf,
+    subtract,
 )
 
 
@@ -33,3 +34,9 @@ def test_parse_spf():
 
 def test_all_is_the_six_regions():
     assert len(SNAPSHOT["all"]) == sum(len(SNAPSHOT[r]) for r in ("eu", "us", "za", "de", "au", "ca"))
+
+
+def test_subtract_is_an_address_difference():
+    assert subtract(["205.139.110.0/23"], ["205.139.110.0/24"]) == ["205.139.111.0/24"]
+    assert subtract(["205.139.110.0/24"], ["205.139.110.0/23"]) == []
+    assert subtract(["10.0.0.0/30", "2001:db8::/127"], []) == ["10.0.0.0/30", "2001:db8::/127"]

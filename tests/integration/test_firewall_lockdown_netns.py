@@ -1,0 +1,413 @@
+# -*- coding: utf-8 -*-
+"""firewall_lockdown's host-firewall part for real, inside throw-away network namespaces.
+
+Each test makes its own namespace (loopback only: every address used lives inside it), starts
+TCP listeners there, runs the role's firewall.yml in it with ``ip netns exec ... ansible-playbook``
+and connects from a "Mimecast" source and from a disallowed one. Needs root, ``ip`` and ``nft``
+(``make system-deps`` installs them on Debian); iptables tests also need iptables, ip6tables and
+ipset. firewalld needs a running daemon on D-Bus, so that backend is checked at the rendering
+level only (templates rendered by Ansible, parsed as XML).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+HERE = Path(__file__).resolve().parent
+NETPROBE = HERE / "firewall" / "netprobe.py"
+CALLBACKS = HERE / "callback_plugins"
+
+# Addresses, all on the namespace's loopback.
+SERVER4, MIMECAST4, OTHER4 = "192.0.2.1", "205.139.110.10", "198.51.100.20"
+SERVER6, MIMECAST6, OTHER6 = "2001:db8:1::1", "2001:db8:25::10", "2001:db8:99::20"
+ALLOWED_V4 = ["205.139.110.0/24", "207.211.30.0/24"]
+ALLOWED_V6 = ["2001:db8:25::/48"]
+SMTP, MGMT = 25, 2222
+CONNECT_TIMEOUT = 1.0
+PLAY_TIMEOUT = 240
+CMD_TIMEOUT = 30
+LISTENER_LIFETIME = 600
+
+UNRELATED_TABLE = """\
+table inet unrelated_test {
+    set blocked { type ipv4_addr; flags interval; elements = { 203.0.113.0/24 } }
+    chain input { type filter hook input priority 10; policy accept; ip saddr @blocked drop; }
+}
+"""
+
+
+def _missing(*tools):
+    return [t for t in tools if shutil.which(t) is None]
+
+
+def _skip_reason(*tools):
+    if os.geteuid() != 0:
+        return "needs root (network namespaces, nftables); run as root after `make system-deps`"
+    missing = _missing("ip", *tools)
+    if missing:
+        return "missing %s: run `make system-deps` (as root on Debian)" % ", ".join(missing)
+    return None
+
+
+_NFT_SKIP = _skip_reason("nft")
+_IPT_SKIP = _skip_reason("nft", "iptables", "ip6tables", "ipset")
+
+
+def _run(cmd, timeout=CMD_TIMEOUT, check=True, **kwargs):
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, **kwargs)
+    if check and proc.returncode != 0:
+        raise AssertionError("%s failed (rc %s):\n%s\n%s" % (" ".join(map(str, cmd)), proc.returncode,
+                                                             proc.stdout, proc.stderr))
+    return proc
+
+
+class Netns:
+    """A network namespace with loopback aliases and TCP listeners on SMTP and MGMT."""
+
+    def __init__(self, tmp_path):
+        self.name = "mmfw-%d-%s" % (os.getpid(), uuid.uuid4().hex[:8])
+        self.tmp = tmp_path
+        self.listener = None
+        _run(["ip", "netns", "add", self.name])
+
+    def exec(self, *cmd, **kwargs):
+        return _run(["ip", "netns", "exec", self.name, *cmd], **kwargs)
+
+    def setup(self):
+        self.exec("ip", "link", "set", "lo", "up")
+        for addr in (SERVER4, MIMECAST4, OTHER4):
+            self.exec("ip", "addr", "add", addr + "/32", "dev", "lo")
+        for addr in (SERVER6, MIMECAST6, OTHER6):
+            self.exec("ip", "-6", "addr", "add", addr + "/128", "dev", "lo", "nodad")
+        self.listener = subprocess.Popen(
+            ["ip", "netns", "exec", self.name, sys.executable, str(NETPROBE), "serve",
+             str(LISTENER_LIFETIME), str(SMTP), str(MGMT)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.listener.stdout.readline()  # "ready", or EOF when it died
+        assert line.strip() == "ready", "listener did not start: %s" % self.listener.stderr.read()
+
+    def probe(self, *triples):
+        args = [str(x) for triple in triples for x in triple]
+        timeout = CMD_TIMEOUT + CONNECT_TIMEOUT * len(triples)
+        proc = self.exec(sys.executable, str(NETPROBE), "probe", str(CONNECT_TIMEOUT), *args, timeout=timeout)
+        return json.loads(proc.stdout)
+
+    def reachable(self):
+        """Which of the interesting connections go through, as a dict."""
+        names = ["mimecast4_smtp", "other4_smtp", "mimecast6_smtp", "other6_smtp", "other4_mgmt", "other6_mgmt"]
+        results = self.probe((MIMECAST4, SERVER4, SMTP), (OTHER4, SERVER4, SMTP),
+                             (MIMECAST6, SERVER6, SMTP), (OTHER6, SERVER6, SMTP),
+                             (OTHER4, SERVER4, MGMT), (OTHER6, SERVER6, MGMT))
+        return dict(zip(names, results))
+
+    def ruleset(self):
+        return self.exec("nft", "list", "ruleset").stdout
+
+    def close(self):
+        if self.listener is not None and self.listener.poll() is None:
+            self.listener.terminate()
+            try:
+                self.listener.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.listener.kill()
+                self.listener.wait(timeout=5)
+        if self.listener is not None:
+            self.listener.stdout.close()
+            self.listener.stderr.close()
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True, timeout=CMD_TIMEOUT, check=False)
+
+
+@pytest.fixture
+def netns(tmp_path):
+    ns = Netns(tmp_path)
+    try:
+        ns.setup()
+        yield ns
+    finally:
+        ns.close()
+
+
+class Play:
+    def __init__(self, proc, records):
+        self.rc = proc.returncode
+        self.output = proc.stdout + proc.stderr
+        self.records = records
+
+    @property
+    def changed(self):
+        return [r["task"] for r in self.records if r["result"].get("changed")]
+
+    @property
+    def failed(self):
+        return [r for r in self.records if r["status"] == "failed"]
+
+
+def firewall_vars(backup_dir, **overrides):
+    values = {
+        "firewall_lockdown_state": "present",
+        "firewall_lockdown_backend": "nftables",
+        "firewall_lockdown_v4": ALLOWED_V4,
+        "firewall_lockdown_v6": ALLOWED_V6,
+        "firewall_lockdown_ports": [SMTP],
+        "firewall_lockdown_management": [{"port": MGMT, "sources": ["0.0.0.0/0", "::/0"]}],
+        "firewall_lockdown_table": "mailsec_mimecast",
+        "firewall_lockdown_set": "mimecast",
+        "firewall_lockdown_backup_dir": str(backup_dir),
+    }
+    values.update(overrides)
+    return values
+
+
+def run_role(ns, tmp_path, fw_vars, check=False, name="play"):
+    """Run the role's firewall.yml inside the namespace; returns a Play."""
+    playbook = tmp_path / ("%s.yml" % name)
+    playbook.write_text(yaml.safe_dump([{
+        "name": "firewall lockdown test", "hosts": "localhost", "gather_facts": False,
+        "tasks": [{
+            "name": "Firewall part of the role",
+            "ansible.builtin.include_role": {"name": "mailsec.mimecast.firewall_lockdown",
+                                             "tasks_from": "firewall.yml"},
+            "vars": fw_vars,
+        }],
+    }], sort_keys=False))
+    record = tmp_path / ("%s.jsonl" % name)
+    if record.exists():
+        record.unlink()
+    env = dict(os.environ)
+    env.update({
+        "ANSIBLE_COLLECTIONS_PATH": str(ROOT / "build" / "collections"),
+        "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS),
+        "ANSIBLE_CALLBACKS_ENABLED": "record_results",
+        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        "ANSIBLE_LOCALHOST_WARNING": "false",
+        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "false",
+        "RECORD_RESULTS_FILE": str(record),
+    })
+    cmd = ["ip", "netns", "exec", ns.name, str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+           str(playbook)]
+    if check:
+        cmd += ["--check", "--diff"]
+    started = time.monotonic()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=PLAY_TIMEOUT, check=False)
+    print("%s %s: %.1fs" % (name, fw_vars.get("firewall_lockdown_state"), time.monotonic() - started))
+    records = [json.loads(line) for line in record.read_text().splitlines() if line.strip()] if record.exists() else []
+    return Play(proc, records)
+
+
+LOCKED = {"mimecast4_smtp": True, "other4_smtp": False, "mimecast6_smtp": True, "other6_smtp": False,
+          "other4_mgmt": True, "other6_mgmt": True}
+OPEN = dict.fromkeys(LOCKED, True)
+
+
+# ------------------------------------------------------------------------------ nftables
+
+@pytest.mark.skipif(_NFT_SKIP is not None, reason=_NFT_SKIP or "")
+class TestNftables:
+    def test_apply_idempotent_drift_absent(self, netns, tmp_path):
+        backup = tmp_path / "backup"
+        netns.exec("nft", "-f", "-", input=UNRELATED_TABLE)
+        before = netns.ruleset()
+        assert "unrelated_test" in before
+        assert netns.reachable() == OPEN
+
+        first = run_role(netns, tmp_path, firewall_vars(backup))
+        assert first.rc == 0, first.output
+        assert first.changed, first.output
+        assert netns.reachable() == LOCKED
+        after = netns.ruleset()
+        assert "table inet mailsec_mimecast" in after
+        # The unrelated table is exactly as it was.
+        unrelated = netns.exec("nft", "list", "table", "inet", "unrelated_test").stdout
+        assert unrelated.strip() in before
+        assert (backup / "mailsec_mimecast.nft").exists()
+        assert oct((backup / "mailsec_mimecast.nft").stat().st_mode & 0o777) == "0o600"
+
+        second = run_role(netns, tmp_path, firewall_vars(backup))
+        assert second.rc == 0, second.output
+        assert second.changed == [], second.output
+        assert netns.ruleset() == after
+
+        # Drift: an element added by hand, then the whole table deleted by hand.
+        netns.exec("nft", "add", "element", "inet", "mailsec_mimecast", "mimecast_v4", "{ 198.51.100.0/24 }")
+        assert netns.reachable()["other4_smtp"] is True
+        fixed = run_role(netns, tmp_path, firewall_vars(backup))
+        assert fixed.rc == 0 and fixed.changed, fixed.output
+        assert netns.ruleset() == after
+        netns.exec("nft", "delete", "table", "inet", "mailsec_mimecast")
+        fixed = run_role(netns, tmp_path, firewall_vars(backup))
+        assert fixed.rc == 0 and fixed.changed, fixed.output
+        assert netns.ruleset() == after
+        assert netns.reachable() == LOCKED
+
+        # New ranges: the table is replaced, the other source is let in.
+        wider = firewall_vars(backup, firewall_lockdown_v4=ALLOWED_V4 + ["198.51.100.0/24"])
+        widened = run_role(netns, tmp_path, wider)
+        assert widened.rc == 0 and widened.changed, widened.output
+        assert netns.reachable() == dict(LOCKED, other4_smtp=True)
+
+        # Check mode of absent: reports the delete, does it not.
+        locked = netns.ruleset()
+        checked = run_role(netns, tmp_path, firewall_vars(backup, firewall_lockdown_state="absent"), check=True)
+        assert checked.rc == 0 and checked.changed, checked.output
+        assert netns.ruleset() == locked and (backup / "mailsec_mimecast.nft").exists()
+
+        removed = run_role(netns, tmp_path, firewall_vars(backup, firewall_lockdown_state="absent"))
+        assert removed.rc == 0 and removed.changed, removed.output
+        assert netns.ruleset() == before
+        assert netns.reachable() == OPEN
+        assert not (backup / "mailsec_mimecast.nft").exists()
+        assert not (backup / "mailsec_mimecast.applied").exists()
+        again = run_role(netns, tmp_path, firewall_vars(backup, firewall_lockdown_state="absent"))
+        assert again.rc == 0 and again.changed == [], again.output
+        assert netns.ruleset() == before
+
+    def test_check_mode_changes_nothing(self, netns, tmp_path):
+        backup = tmp_path / "backup"
+        netns.exec("nft", "-f", "-", input=UNRELATED_TABLE)
+        before = netns.ruleset()
+        checked = run_role(netns, tmp_path, firewall_vars(backup), check=True)
+        assert checked.rc == 0, checked.output
+        assert "Nftables | Replace the table in one transaction" in " ".join(checked.changed), checked.output
+        assert netns.ruleset() == before
+        assert not backup.exists()
+        assert netns.reachable() == OPEN
+
+    def test_empty_v6_blocks_all_ipv6(self, netns, tmp_path):
+        backup = tmp_path / "backup"
+        result = run_role(netns, tmp_path, firewall_vars(backup, firewall_lockdown_v6=[]))
+        assert result.rc == 0, result.output
+        assert netns.reachable() == dict(LOCKED, mimecast6_smtp=False)
+
+    def test_refuses_management_port(self, netns, tmp_path):
+        before = netns.ruleset()
+        result = run_role(netns, tmp_path, firewall_vars(tmp_path / "backup", firewall_lockdown_ports=[SMTP, MGMT]))
+        assert result.rc != 0
+        assert "firewall_lockdown_management" in result.output and str(MGMT) in result.output
+        assert netns.ruleset() == before
+
+    def test_refuses_foreign_table(self, netns, tmp_path):
+        netns.exec("nft", "add", "table", "inet", "mailsec_mimecast")
+        before = netns.ruleset()
+        for state in ("present", "absent"):
+            result = run_role(netns, tmp_path, firewall_vars(tmp_path / "backup", firewall_lockdown_state=state))
+            assert result.rc != 0
+            assert "did not make it" in result.output, result.output
+            assert netns.ruleset() == before
+
+
+# ------------------------------------------------------------------------------ iptables + ipset
+
+UNRELATED_IPTABLES = ["-A", "INPUT", "-p", "tcp", "--dport", "8080", "-j", "ACCEPT"]
+
+
+def iptables_state(ns):
+    """Everything the iptables backend could touch, as text."""
+    return {
+        "iptables": ns.exec("iptables", "-w", "10", "-S").stdout,
+        "ip6tables": ns.exec("ip6tables", "-w", "10", "-S").stdout,
+        "ipsets": sorted(ns.exec("ipset", "list", "-n").stdout.split()),
+        "unrelated_set": ns.exec("ipset", "list", "unrelated_test").stdout.split("Members:")[-1],
+    }
+
+
+def iptables_vars(backup_dir, **overrides):
+    return firewall_vars(backup_dir, firewall_lockdown_backend="iptables", **overrides)
+
+
+@pytest.fixture
+def ipt_netns(netns):
+    """The namespace with rules and a set that were there before the role (and must stay)."""
+    netns.exec("iptables", "-w", "10", *UNRELATED_IPTABLES)
+    netns.exec("ip6tables", "-w", "10", *UNRELATED_IPTABLES)
+    netns.exec("ipset", "create", "unrelated_test", "hash:ip")
+    netns.exec("ipset", "add", "unrelated_test", "203.0.113.7")
+    return netns
+
+
+@pytest.mark.skipif(_IPT_SKIP is not None, reason=_IPT_SKIP or "")
+class TestIptables:
+    def test_apply_idempotent_drift_absent(self, ipt_netns, tmp_path):
+        ns, backup = ipt_netns, tmp_path / "backup"
+        before = iptables_state(ns)
+        assert ns.reachable() == OPEN
+
+        first = run_role(ns, tmp_path, iptables_vars(backup))
+        assert first.rc == 0, first.output
+        assert first.changed, first.output
+        assert ns.reachable() == LOCKED
+        after = iptables_state(ns)
+        for tool in ("iptables", "ip6tables"):
+            lines = after[tool].splitlines()
+            jumps = [line for line in lines if line.startswith("-A INPUT") and "-j MAILSEC-MIMECAST" in line]
+            unrelated = [line for line in lines if line.startswith("-A INPUT") and "--dport 8080" in line]
+            # One jump, ahead of the host's own rules.
+            assert len(jumps) == 1 and lines.index(jumps[0]) < lines.index(unrelated[0]), after[tool]
+            assert "--dports 25 " in jumps[0]
+            chain = [line for line in lines if line.startswith("-A MAILSEC-MIMECAST")]
+            assert [line.split()[-1] for line in chain] == ["RETURN", "RETURN", "RETURN", "DROP"], chain
+            assert "--match-set mimecast_v%s src" % ("4" if tool == "iptables" else "6") in chain[2]
+        assert "unrelated_test" in after["ipsets"] and after["unrelated_set"] == before["unrelated_set"]
+        assert "add mimecast_v4 205.139.110.0/24" in ns.exec("ipset", "save", "mimecast_v4").stdout
+
+        second = run_role(ns, tmp_path, iptables_vars(backup))
+        assert second.rc == 0, second.output
+        assert second.changed == [], second.output
+        assert iptables_state(ns) == after
+
+        # Drift: the DROP deleted by hand, the set emptied by hand.
+        ns.exec("iptables", "-w", "10", "-D", "MAILSEC-MIMECAST", "4")
+        ns.exec("ipset", "flush", "mimecast_v6")
+        assert ns.reachable()["other4_smtp"] is True and ns.reachable()["mimecast6_smtp"] is False
+        fixed = run_role(ns, tmp_path, iptables_vars(backup))
+        assert fixed.rc == 0 and fixed.changed, fixed.output
+        assert iptables_state(ns) == after
+        assert ns.reachable() == LOCKED
+
+        # Other ports: the old jump is replaced, not kept next to the new one.
+        # and no IPv6 range: the IPv6 set is empty, no IPv6 source reaches the port.
+        more = run_role(ns, tmp_path, iptables_vars(backup, firewall_lockdown_ports=[SMTP, 2525], firewall_lockdown_v6=[]))
+        assert more.rc == 0 and more.changed, more.output
+        jumps = [line for line in ns.exec("iptables", "-S", "INPUT").stdout.splitlines() if "MAILSEC-MIMECAST" in line]
+        assert len(jumps) == 1 and "--dports 25,2525" in jumps[0], jumps
+        assert ns.exec("ipset", "save", "mimecast_v6").stdout.count("add ") == 0
+        assert ns.reachable() == dict(LOCKED, mimecast6_smtp=False)
+
+        # Check mode of absent: reports, does not remove.
+        locked = iptables_state(ns)
+        checked = run_role(ns, tmp_path, iptables_vars(backup, firewall_lockdown_state="absent"), check=True)
+        assert checked.rc == 0 and checked.changed, checked.output
+        assert iptables_state(ns) == locked
+
+        removed = run_role(ns, tmp_path, iptables_vars(backup, firewall_lockdown_state="absent"))
+        assert removed.rc == 0 and removed.changed, removed.output
+        assert iptables_state(ns) == before
+        assert ns.reachable() == OPEN
+        assert not (backup / "mimecast.ipset").exists()
+        again = run_role(ns, tmp_path, iptables_vars(backup, firewall_lockdown_state="absent"))
+        assert again.rc == 0 and again.changed == [], again.output
+        assert iptables_state(ns) == before
+
+    def test_check_mode_changes_nothing(self, ipt_netns, tmp_path):
+        ns, backup = ipt_netns, tmp_path / "backup"
+        before = iptables_state(ns)
+        checked = run_role(ns, tmp_path, iptables_vars(backup), check=True)
+        assert checked.rc == 0, checked.output
+        assert checked.changed, checked.output
+        assert iptables_state(ns) == before
+        assert not backup.exists()
+        assert ns.reachable() == OPEN
