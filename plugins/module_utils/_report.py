@@ -24,7 +24,7 @@ def markdown(tenant, result, generated=""):
         lines += ["Generated %s by mailsec.mimecast.mimecast_audit." % generated, ""]
     counts = result["counts"]
     lines += ["**Score: %s / 100** (weighted by severity). Findings: %s." % (
-        result["score"], ", ".join("%d %s" % (n, s) for s, n in counts.items() if n) or "none"), ""]
+        result["score"], ", ".join("%d %s" % (n, s) for s, n in reversed(list(counts.items())) if n) or "none"), ""]
     lines += ["| Check | Severity | Result | Objects |", "|---|---|---|---|"]
     for check in result["checks"]:
         lines.append("| %s %s | %s | %s | %d |" % (check["id"], check["title"], check["severity"],
@@ -70,7 +70,7 @@ def html(tenant, result, generated=""):
     if generated:
         out.append('<div class="meta">Generated %s by mailsec.mimecast.mimecast_audit. Read-only: nothing was changed.</div>'
                    % escape(generated))
-    summary = " ".join("%s %d" % (_pill(s), n) for s, n in result["counts"].items() if n) or "No findings."
+    summary = " ".join("%s %d" % (_pill(s), n) for s, n in reversed(list(result["counts"].items())) if n) or "No findings."
     out.append('<div class="top"><div class="score" style="background:%s">%s</div><div><p><b>Weighted score</b> '
                '(checks weighted by severity: critical 10, high 5, medium 3, low 1)</p><p>%s</p></div></div>'
                % (colour, escape(str(score)), summary))
