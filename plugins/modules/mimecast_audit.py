@@ -33,6 +33,7 @@ description:
 author:
   - Mailsec Mimecast developers (@mailsec)
 extends_documentation_fragment:
+  - mailsec.mimecast.dns
   - mailsec.mimecast.connection
   - mailsec.mimecast.attributes
   - mailsec.mimecast.attributes.ACTION_GROUP
@@ -75,20 +76,6 @@ options:
     description: A timestamp text for the reports (the module adds none itself, so reports of an unchanged tenant are identical).
     type: str
     default: ""
-  nameservers:
-    description: Name servers to ask instead of the host's resolver configuration.
-    type: list
-    elements: str
-  dns_port:
-    description: Port of the name servers.
-    type: int
-    default: 53
-  dns_timeout:
-    description: Seconds to wait for one DNS answer.
-    type: float
-    default: 5
-requirements:
-  - dnspython (for the DNS checks)
 notes:
   - Needs the role permissions Gateway | Policies | Read, Directories | Groups | Read, Directories |
     Internal | Read and Services | URL Protection | Read.

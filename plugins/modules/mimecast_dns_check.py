@@ -23,6 +23,7 @@ description:
 author:
   - Mailsec Mimecast developers (@mailsec)
 extends_documentation_fragment:
+  - mailsec.mimecast.dns
   - mailsec.mimecast.attributes
 attributes:
   check_mode:
@@ -53,20 +54,6 @@ options:
     description: Fail the task when a check finds a problem.
     type: bool
     default: false
-  nameservers:
-    description: Name servers to ask instead of the host's resolver configuration.
-    type: list
-    elements: str
-  dns_port:
-    description: Port of the name servers.
-    type: int
-    default: 53
-  dns_timeout:
-    description: Seconds to wait for one DNS answer.
-    type: float
-    default: 5
-requirements:
-  - dnspython
 notes:
   - Mimecast MX hosts are recognised by their domains (C(mimecast.com), C(mimecast.co.za),
     C(mimecast-offshore.com), C(mimecast-pscom-us.com)).

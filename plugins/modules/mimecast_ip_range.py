@@ -26,6 +26,7 @@ description:
 author:
   - Mailsec Mimecast developers (@mailsec)
 extends_documentation_fragment:
+  - mailsec.mimecast.dns
   - mailsec.mimecast.attributes
 attributes:
   check_mode:
@@ -67,20 +68,6 @@ options:
     type: list
     elements: str
     default: []
-  nameservers:
-    description: Name servers to ask instead of the host's resolver configuration.
-    type: list
-    elements: str
-  dns_port:
-    description: Port of the name servers.
-    type: int
-    default: 53
-  dns_timeout:
-    description: Seconds to wait for one DNS answer.
-    type: float
-    default: 5
-requirements:
-  - dnspython
 notes:
   - The snapshot is dated 2025-04-23 (see RV(snapshot_date)). The contents of the usb and
     uspcom records were not found in any source, so their snapshot is empty and a DNS failure
