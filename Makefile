@@ -49,13 +49,14 @@ unit integration lint docs-lint demo: export ANSIBLE_COLLECTIONS_PATH := $(COLLE
 
 say = printf '\n==> %s\n' "$(1)"
 
-.PHONY: help venv collection unit integration sanity sanity-copy get-pip-standin \
+.PHONY: help venv collection system-deps unit integration sanity sanity-copy get-pip-standin \
         lint docs-lint changelog-lint test demo clean
 
 help:
 	@echo "Targets:"
 	@echo "  venv            create/reuse .venv and install requirements.txt (only when it changed)"
 	@echo "  collection      symlink build/collections/ansible_collections/$(NAMESPACE)/$(NAME) -> repo"
+	@echo "  system-deps     apt-get install what the firewall tests need (nftables iptables ipset iproute2), root only"
 	@echo "  unit            pytest tests/unit"
 	@echo "  integration     pytest tests/integration"
 	@echo "  sanity          ansible-test sanity on a copy in build/sanity (offline pip bootstrap)"
@@ -103,6 +104,38 @@ collection:
 	fi
 	@echo "ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_DIR)"
 
+# Debian packages the firewall_lockdown network-namespace tests need.  Installed
+# only when missing (one `apt-get update`, then --no-install-recommends).  Not
+# root or no apt-get: a warning, and those tests skip with the reason.
+SYSTEM_DEPS := nftables iptables ipset iproute2
+
+system-deps:
+	@$(call say,system-deps: $(SYSTEM_DEPS))
+	@missing=""; \
+	for p in $(SYSTEM_DEPS); do \
+	    if [ "$$(dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null || true)" != "install ok installed" ]; then \
+	        missing="$$missing $$p"; \
+	    fi; \
+	done; \
+	if [ -z "$$missing" ]; then \
+	    echo "already installed: $(SYSTEM_DEPS)"; \
+	elif [ "$$(id -u)" != 0 ]; then \
+	    echo "WARNING: not root, cannot install:$$missing (the firewall netns tests will skip)" >&2; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+	    echo "WARNING: no apt-get, cannot install:$$missing (the firewall netns tests will skip)" >&2; \
+	else \
+	    echo "installing:$$missing (apt-get update, apt-get install -y --no-install-recommends)"; \
+	    log=$$(mktemp); \
+	    if { DEBIAN_FRONTEND=noninteractive apt-get update -q \
+	         && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; } >"$$log" 2>&1; then \
+	        echo "installed:$$missing"; \
+	    else \
+	        cat "$$log" >&2; \
+	        echo "WARNING: apt-get failed for:$$missing (the firewall netns tests will skip)" >&2; \
+	    fi; \
+	    rm -f "$$log"; \
+	fi
+
 # ---------------------------------------------------------------- tests
 
 # $(call run_pytest,DIR): pytest DIR. An empty/missing DIR, or one with no test
@@ -120,7 +153,7 @@ unit: venv collection
 	@$(call say,unit: pytest tests/unit)
 	@$(call run_pytest,tests/unit)
 
-integration: venv collection
+integration: venv collection system-deps
 	@$(call say,integration: pytest tests/integration)
 	@$(call run_pytest,tests/integration)
 
@@ -182,7 +215,7 @@ changelog-lint: venv
 	@"$(VBIN)/antsibull-changelog" lint-changelog-yaml changelogs/changelog.yaml
 	@echo "changelog fragments and changelogs/changelog.yaml are valid"
 
-test: venv collection unit integration sanity lint docs-lint changelog-lint
+test: venv collection system-deps unit integration sanity lint docs-lint changelog-lint
 	@$(call say,test: all checks passed)
 
 demo: venv collection

@@ -1,19 +1,27 @@
 # -*- coding: utf-8 -*-
-"""firewall_lockdown's host-firewall part for real, inside throw-away network namespaces.
+"""firewall_lockdown's host-firewall part (tasks/firewall.yml) for real, in throw-away network namespaces.
 
-Each test makes its own namespace (loopback only: every address used lives inside it), starts
-TCP listeners there, runs the role's firewall.yml in it with ``ip netns exec ... ansible-playbook``
-and connects from a "Mimecast" source and from a disallowed one. Needs root, ``ip`` and ``nft``
-(``make system-deps`` installs them on Debian); iptables tests also need iptables, ip6tables and
-ipset. firewalld needs a running daemon on D-Bus, so that backend is checked at the rendering
-level only (templates rendered by Ansible, parsed as XML).
+nftables and iptables+ipset: each test makes its own namespace (loopback only: every address used
+lives inside it), starts TCP listeners there, runs firewall.yml in it with
+``ip netns exec NS ansible-playbook`` and connects from a "Mimecast" source and from a disallowed
+one; state present/absent, idempotency, drift and check mode are checked against ``nft list
+ruleset`` / ``iptables -S`` / ``ipset`` taken before the role. Needs root, ``ip`` and ``nft``
+(``make system-deps`` installs them on Debian); the iptables tests also need iptables, ip6tables
+and ipset. Without them the tests skip and say why.
+
+firewalld needs D-Bus and a running daemon, which a test machine does not have: its tasks run end
+to end against a test double of firewall-cmd/firewall-offline-cmd (tests/integration/firewall/
+fake_firewalld.py) with /etc overlaid in a private mount namespace, which checks the role's logic
+and the XML it writes, not firewalld itself.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -96,12 +104,13 @@ class Netns:
             ["ip", "netns", "exec", self.name, sys.executable, str(NETPROBE), "serve",
              str(LISTENER_LIFETIME), str(SMTP), str(MGMT)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.listener.stdout.readline()  # "ready", or EOF when it died
-        assert line.strip() == "ready", "listener did not start: %s" % self.listener.stderr.read()
+        ready = select.select([self.listener.stdout], [], [], CMD_TIMEOUT)[0]
+        line = self.listener.stdout.readline() if ready else ""  # "ready", or EOF when it died
+        assert line.strip() == "ready", "listener did not start within %ss" % CMD_TIMEOUT
 
     def probe(self, *triples):
         args = [str(x) for triple in triples for x in triple]
-        timeout = CMD_TIMEOUT + CONNECT_TIMEOUT * len(triples)
+        timeout = CMD_TIMEOUT + CONNECT_TIMEOUT
         proc = self.exec(sys.executable, str(NETPROBE), "probe", str(CONNECT_TIMEOUT), *args, timeout=timeout)
         return json.loads(proc.stdout)
 
@@ -171,8 +180,8 @@ def firewall_vars(backup_dir, **overrides):
     return values
 
 
-def run_role(ns, tmp_path, fw_vars, check=False, name="play"):
-    """Run the role's firewall.yml inside the namespace; returns a Play."""
+def run_role(ns, tmp_path, fw_vars, check=False, name="play", prefix=None, extra_env=None):
+    """Run the role's firewall.yml inside the namespace (or under PREFIX, a command list); returns a Play."""
     playbook = tmp_path / ("%s.yml" % name)
     playbook.write_text(yaml.safe_dump([{
         "name": "firewall lockdown test", "hosts": "localhost", "gather_facts": False,
@@ -198,13 +207,15 @@ def run_role(ns, tmp_path, fw_vars, check=False, name="play"):
         "ANSIBLE_RETRY_FILES_ENABLED": "false",
         "RECORD_RESULTS_FILE": str(record),
     })
-    cmd = ["ip", "netns", "exec", ns.name, str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-           str(playbook)]
+    env.update(extra_env or {})
+    prefix = prefix if prefix is not None else ["ip", "netns", "exec", ns.name]
+    cmd = prefix + [str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)]
     if check:
         cmd += ["--check", "--diff"]
     started = time.monotonic()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=PLAY_TIMEOUT, check=False)
-    print("%s %s: %.1fs" % (name, fw_vars.get("firewall_lockdown_state"), time.monotonic() - started))
+    print("%s %s%s: %.1fs" % (name, fw_vars.get("firewall_lockdown_state"), " --check" if check else "",
+                              time.monotonic() - started))
     records = [json.loads(line) for line in record.read_text().splitlines() if line.strip()] if record.exists() else []
     return Play(proc, records)
 
@@ -293,12 +304,19 @@ class TestNftables:
         assert result.rc == 0, result.output
         assert netns.reachable() == dict(LOCKED, mimecast6_smtp=False)
 
-    def test_refuses_management_port(self, netns, tmp_path):
+    @pytest.mark.parametrize("overrides, message", [
+        ({"firewall_lockdown_ports": [SMTP, MGMT]}, "are both in firewall_lockdown_ports and in firewall_lockdown_management"),
+        ({"firewall_lockdown_v4": [], "firewall_lockdown_v6": []}, "both empty"),
+        ({"firewall_lockdown_v4": ["205.139.110.0/24", "not-a-cidr"]}, "not-a-cidr"),
+        ({"firewall_lockdown_management": [{"port": MGMT, "sources": ["anywhere"]}]}, "anywhere"),
+    ], ids=["management-port", "no-ranges", "bad-cidr", "bad-management-source"])
+    def test_refuses_bad_input(self, netns, tmp_path, overrides, message):
         before = netns.ruleset()
-        result = run_role(netns, tmp_path, firewall_vars(tmp_path / "backup", firewall_lockdown_ports=[SMTP, MGMT]))
+        result = run_role(netns, tmp_path, firewall_vars(tmp_path / "backup", **overrides))
         assert result.rc != 0
-        assert "firewall_lockdown_management" in result.output and str(MGMT) in result.output
+        assert message in result.output, result.output
         assert netns.ruleset() == before
+        assert not (tmp_path / "backup").exists()
 
     def test_refuses_foreign_table(self, netns, tmp_path):
         netns.exec("nft", "add", "table", "inet", "mailsec_mimecast")
@@ -402,6 +420,14 @@ class TestIptables:
         assert again.rc == 0 and again.changed == [], again.output
         assert iptables_state(ns) == before
 
+    def test_refuses_foreign_set(self, ipt_netns, tmp_path):
+        ipt_netns.exec("ipset", "create", "mimecast_v4", "hash:ip")
+        before = iptables_state(ipt_netns)
+        result = run_role(ipt_netns, tmp_path, iptables_vars(tmp_path / "backup"))
+        assert result.rc != 0
+        assert "so this role did not make it" in result.output, result.output
+        assert iptables_state(ipt_netns) == before
+
     def test_check_mode_changes_nothing(self, ipt_netns, tmp_path):
         ns, backup = ipt_netns, tmp_path / "backup"
         before = iptables_state(ns)
@@ -411,3 +437,122 @@ class TestIptables:
         assert iptables_state(ns) == before
         assert not backup.exists()
         assert ns.reachable() == OPEN
+
+
+# ------------------------------------------------------------------------------ firewalld (test double)
+
+PUBLIC_ZONE = """<?xml version="1.0" encoding="utf-8"?>
+<zone>
+  <short>Public</short>
+  <service name="ssh"/>
+  <service name="dhcpv6-client"/>
+  <service name="smtp"/>
+  <port protocol="tcp" port="25"/>
+  <port protocol="tcp" port="8080"/>
+</zone>
+"""
+
+
+def _fwd_skip_reason():
+    if os.geteuid() != 0:
+        return "needs root (a private mount namespace with an overlay over /etc)"
+    if shutil.which("unshare") is None:
+        return "missing unshare (util-linux)"
+    if "overlay" not in Path("/proc/filesystems").read_text():
+        return "the kernel has no overlay filesystem"
+    return None
+
+
+_FWD_SKIP = _fwd_skip_reason()
+
+
+class OverlayEtc:
+    """/etc as an overlay (changes land in ``upper``) in a private mount namespace, with the
+    firewall-cmd/firewall-offline-cmd test double first on PATH."""
+
+    def __init__(self, tmp_path):
+        self.upper, self.work, self.bin = tmp_path / "etc-upper", tmp_path / "etc-work", tmp_path / "fake-bin"
+        self.log = tmp_path / "firewalld.log"
+        for path in (self.upper / "firewalld" / "zones", self.upper / "firewalld" / "ipsets", self.work, self.bin):
+            path.mkdir(parents=True)
+        (self.upper / "firewalld" / "zones" / "public.xml").write_text(PUBLIC_ZONE)
+        for tool in ("firewall-cmd", "firewall-offline-cmd"):
+            wrapper = self.bin / tool
+            wrapper.write_text('#!/bin/sh\nexec %s %s %s "$@"\n' % (sys.executable, HERE / "firewall" / "fake_firewalld.py", tool))
+            wrapper.chmod(0o755)
+        self.prefix = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                       'mount -t overlay overlay -o "lowerdir=/etc,upperdir=$0,workdir=$1" /etc && shift && exec "$@"',
+                       str(self.upper), str(self.work)]
+        self.env = {"PATH": "%s:%s" % (self.bin, os.environ.get("PATH", "")), "FAKE_FIREWALLD_LOG": str(self.log)}
+
+    def path(self, relative):
+        """The file under /etc/firewalld as the overlay shows it, or None (absent or deleted)."""
+        path = self.upper / "firewalld" / relative
+        if not path.exists() or stat.S_ISCHR(path.stat().st_mode):
+            return None
+        return path
+
+    def tree(self):
+        return {str(p.relative_to(self.upper)): (p.read_bytes() if p.is_file() else None)
+                for p in sorted(self.upper.rglob("*"))}
+
+    def zone(self, name):
+        root = ET.parse(self.path("zones/%s.xml" % name)).getroot()
+        return ({s.get("name") for s in root.findall("service")},
+                {"%s/%s" % (p.get("port"), p.get("protocol")) for p in root.findall("port")})
+
+
+@pytest.mark.skipif(_FWD_SKIP is not None, reason=_FWD_SKIP or "")
+class TestFirewalldWithTestDouble:
+    """The firewalld tasks end to end, against a test double of firewall-(offline-)cmd: a real
+    firewalld needs D-Bus and a running daemon, so this checks the role's logic (record, close,
+    restore, idempotency, check mode) and the XML it writes, not firewalld itself."""
+
+    def run(self, etc, tmp_path, backup, check=False, **overrides):
+        fw_vars = firewall_vars(backup, firewall_lockdown_backend="firewalld", **overrides)
+        return run_role(None, tmp_path, fw_vars, check=check, prefix=etc.prefix, extra_env=etc.env)
+
+    def test_cycle(self, tmp_path):
+        etc, backup = OverlayEtc(tmp_path), tmp_path / "backup"
+        pristine = etc.tree()
+        original = etc.zone("public")
+
+        checked = self.run(etc, tmp_path, backup, check=True)
+        assert checked.rc == 0 and checked.changed, checked.output
+        assert etc.tree() == pristine and not backup.exists()
+
+        first = self.run(etc, tmp_path, backup)
+        assert first.rc == 0 and first.changed, first.output
+        zone = ET.parse(etc.path("zones/mailsec_mimecast.xml")).getroot()
+        assert [s.get("ipset") for s in zone.findall("source")] == ["mimecast_v4", "mimecast_v6"]
+        assert [(p.get("port"), p.get("protocol")) for p in zone.findall("port")] == [("25", "tcp")]
+        rules = [(r.get("family"), r.find("source").get("address"), r.find("port").get("port"),
+                  r.find("accept") is not None) for r in zone.findall("rule")]
+        assert rules == [("ipv4", "0.0.0.0/0", str(MGMT), True), ("ipv6", "::/0", str(MGMT), True)]
+        for family, option, cidrs in (("v4", "inet", ALLOWED_V4), ("v6", "inet6", ALLOWED_V6)):
+            ipset = ET.parse(etc.path("ipsets/mimecast_%s.xml" % family)).getroot()
+            assert ipset.get("type") == "hash:net"
+            assert ipset.find("option").attrib == {"name": "family", "value": option}
+            assert [e.text for e in ipset.findall("entry")] == cidrs
+        assert etc.zone("public") == ({"ssh", "dhcpv6-client"}, {"8080/tcp"})
+        record = json.loads((backup / "firewalld-mailsec_mimecast.json").read_text())
+        assert record == {"zone": "public", "services": ["smtp"], "ports": ["25/tcp"]}
+        calls = etc.log.read_text()
+        assert "firewall-offline-cmd --check-config" in calls and "--reload" not in calls
+
+        second = self.run(etc, tmp_path, backup)
+        assert second.rc == 0 and second.changed == [], second.output
+
+        # Empty IPv6 list: an ipset without entries, still valid.
+        no_v6 = self.run(etc, tmp_path, backup, firewall_lockdown_v6=[])
+        assert no_v6.rc == 0 and no_v6.changed, no_v6.output
+        assert ET.parse(etc.path("ipsets/mimecast_v6.xml")).getroot().findall("entry") == []
+
+        removed = self.run(etc, tmp_path, backup, firewall_lockdown_state="absent")
+        assert removed.rc == 0 and removed.changed, removed.output
+        assert etc.zone("public") == original
+        for relative in ("zones/mailsec_mimecast.xml", "ipsets/mimecast_v4.xml", "ipsets/mimecast_v6.xml"):
+            assert etc.path(relative) is None, relative
+        assert not (backup / "firewalld-mailsec_mimecast.json").exists()
+        again = self.run(etc, tmp_path, backup, firewall_lockdown_state="absent")
+        assert again.rc == 0 and again.changed == [], again.output

@@ -12,6 +12,7 @@ Run inside the namespace (``ip netns exec NS python netprobe.py ...``); standard
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import selectors
 import socket
@@ -34,28 +35,32 @@ def serve(lifetime, ports):
     print("ready", flush=True)
     deadline = time.monotonic() + lifetime
     while time.monotonic() < deadline:
-        for key, _ in sel.select(timeout=min(1.0, max(0.0, deadline - time.monotonic()))):
+        for key, _events in sel.select(timeout=min(1.0, max(0.0, deadline - time.monotonic()))):
             try:
-                conn, _ = key.fileobj.accept()
+                conn = key.fileobj.accept()[0]
                 conn.close()
             except OSError:
                 pass
 
 
+def _connect(timeout, src, dst, port):
+    family = socket.AF_INET6 if ":" in dst else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.bind((src, 0))
+        sock.connect((dst, int(port)))
+        return True
+    except OSError:
+        return False
+    finally:
+        sock.close()
+
+
 def probe(timeout, triples):
-    results = []
-    for src, dst, port in triples:
-        family = socket.AF_INET6 if ":" in dst else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
-        try:
-            sock.bind((src, 0))
-            sock.connect((dst, int(port)))
-            results.append(True)
-        except OSError:
-            results.append(False)
-        finally:
-            sock.close()
+    """All connects at once (each bounded by TIMEOUT), results in the order given."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(triples))) as pool:
+        results = list(pool.map(lambda triple: _connect(timeout, *triple), triples))
     print(json.dumps(results))
 
 
