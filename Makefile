@@ -23,6 +23,8 @@ SANITY_PYTHON ?= 3.11
 # `make unit PYTEST_ARGS="-k client -x"`.
 SANITY_ARGS ?=
 PYTEST_ARGS ?=
+# Integration tests run ansible-playbook processes: two workers use both cores.
+INTEGRATION_WORKERS ?= -n 2
 
 VENV := $(CURDIR)/.venv
 VBIN := $(VENV)/bin
@@ -155,7 +157,7 @@ unit: venv collection
 
 integration: venv collection system-deps
 	@$(call say,integration: pytest tests/integration)
-	@$(call run_pytest,tests/integration)
+	@$(call run_pytest,tests/integration,$(INTEGRATION_WORKERS))
 
 # ansible-test must run from .../ansible_collections/<ns>/<name> and should not
 # see build/ or .venv/: it runs on a copy of what git would commit (tracked plus

@@ -4,6 +4,8 @@ tenant has none; nothing is ever written."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conftest import module_task
@@ -132,3 +134,32 @@ def test_fail_on_severity_for_ci(sandbox, play, dns):
     result, out = audit(play, dns, "demo", fail_on_severity="critical")
     assert result.rc != 0 and "MC-ASB-001" in out["msg"]
     assert sandbox.writes("demo") == []
+
+
+def test_audit_playbook_reports_summary_and_ci_threshold(sandbox, play, dns, tmp_path):
+    from conftest import ROOT
+
+    seed_pitfalls(sandbox)
+    sandbox.seed("acme", "anti-spoofing", [policy("Enforce acme.example", "apply",
+                                                  **{"from": {"type": "email_domain", "domain": "acme.example"}})])
+    host, port = dns.start_address
+    inventory = tmp_path / "tenants.yml"
+    lines = ["mimecast_tenants:", "  hosts:"]
+    for tenant in ("demo", "acme"):
+        lines += ["    %s:" % tenant, "      mimecast_base_url: %s" % sandbox.url,
+                  "      mimecast_client_id: mc-%s-client" % tenant, "      mimecast_client_secret: mc-%s-secret" % tenant]
+    inventory.write_text("\n".join(lines) + "\n")
+    reports = tmp_path / "reports"
+    args = ("-i", str(inventory), "-e", json.dumps({"audit_report_dir": str(reports), "audit_nameservers": [host],
+                                                    "audit_dns_port": port}))
+    result = play([], playbook=ROOT / "playbooks" / "audit.yml", extra_args=args)
+    assert result.rc == 0, result.stdout[-3000:]
+    for tenant in ("demo", "acme"):
+        for ext in ("json", "md", "html"):
+            assert (reports / ("%s.%s" % (tenant, ext))).is_file()
+    summary = (reports / "summary.md").read_text()
+    assert "| acme | 100.0 |" in summary and "| demo |" in summary
+    assert len(list((reports / "history").glob("*.json"))) == 2
+    assert sandbox.writes() == []
+    failing = play([], playbook=ROOT / "playbooks" / "audit.yml", extra_args=args + ("-e", "audit_fail_on_severity=high"))
+    assert failing.rc != 0 and "demo: MC-ASB-001" in failing.stdout
