@@ -147,7 +147,7 @@ define run_pytest
 if ! find "$(1)" -name 'test_*.py' -o -name '*_test.py' 2>/dev/null | grep -q .; then \
     echo "no test files under $(1) yet: nothing to run"; \
 else \
-    "$(VBIN)/pytest" --ansible-unit-inject-only $(PYTEST_ARGS) "$(1)"; \
+    "$(VBIN)/pytest" --ansible-unit-inject-only $(2) $(PYTEST_ARGS) "$(1)"; \
 fi
 endef
 

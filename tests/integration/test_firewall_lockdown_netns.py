@@ -556,3 +556,33 @@ class TestFirewalldWithTestDouble:
         assert not (backup / "firewalld-mailsec_mimecast.json").exists()
         again = self.run(etc, tmp_path, backup, firewall_lockdown_state="absent")
         assert again.rc == 0 and again.changed == [], again.output
+
+
+# ------------------------------------------------------------------------------ the whole role
+
+@pytest.mark.skipif(_NFT_SKIP is not None, reason=_NFT_SKIP or "")
+def test_whole_role_with_the_mimecast_snapshot(netns, tmp_path):
+    """main.yml end to end: Mimecast's US ranges (offline snapshot) -> nftables lockdown -> absent."""
+    before = netns.ruleset()
+    fw_vars = {"firewall_lockdown_region": ["us"], "firewall_lockdown_range_source": "snapshot",
+               "firewall_lockdown_ports": [SMTP],
+               "firewall_lockdown_management": [{"port": MGMT, "sources": ["0.0.0.0/0", "::/0"]}],
+               "firewall_lockdown_backup_dir": str(tmp_path / "backup")}
+    playbook = tmp_path / "whole.yml"
+    playbook.write_text(yaml.safe_dump([{"name": "whole role", "hosts": "localhost", "gather_facts": False,
+                                         "roles": [{"role": "mailsec.mimecast.firewall_lockdown", "vars": fw_vars}]}]))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / "build" / "collections"),
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_NOCOLOR="1")
+    cmd = ["ip", "netns", "exec", netns.name, str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)]
+    first = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=PLAY_TIMEOUT, check=False)
+    assert first.returncode == 0, first.stdout[-3000:]
+    reach = netns.reachable()
+    # 205.139.110.0/24 is in the US snapshot; the US records list no IPv6, so IPv6 port 25 is closed.
+    assert reach["mimecast4_smtp"] is True and reach["other4_smtp"] is False
+    assert reach["mimecast6_smtp"] is False and reach["other4_mgmt"] is True
+    second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=PLAY_TIMEOUT, check=False)
+    assert second.returncode == 0 and "changed=0" in second.stdout, second.stdout[-3000:]
+    absent = subprocess.run(cmd + ["-e", "firewall_lockdown_state=absent"], env=env, capture_output=True, text=True,
+                            timeout=PLAY_TIMEOUT, check=False)
+    assert absent.returncode == 0, absent.stdout[-3000:]
+    assert netns.ruleset() == before
