@@ -162,3 +162,36 @@ def test_delivery_route_to_google(sandbox, play):
     assert [a["collection"] for a in gone["actions"]] == ["policies", "definitions", "definitions"]
     state = sandbox.state("demo")
     assert state["delivery-route-definitions"] == [] and state["delivery-route-policies"] == []
+
+
+def test_role_exchange_and_google_parts(sandbox, play, dns, tmp_path):
+    host, port = dns.address
+    cfg = sandbox.tenants["demo"]
+    variables = {"firewall_lockdown_firewall": False, "firewall_lockdown_region": ["za"],
+                 "firewall_lockdown_nameservers": [host], "firewall_lockdown_dns_port": port,
+                 "firewall_lockdown_exo": True, "firewall_lockdown_exo_tenant": cfg["entra_tenant_id"],
+                 "firewall_lockdown_exo_app_id": cfg["entra_client_id"],
+                 "firewall_lockdown_exo_client_secret": cfg["entra_client_secret"],
+                 "firewall_lockdown_exo_url": sandbox.url, "firewall_lockdown_exo_authority": sandbox.url,
+                 "firewall_lockdown_google": True, "firewall_lockdown_google_domains": ["corp.example"],
+                 "firewall_lockdown_runbook_dir": str(tmp_path), "firewall_lockdown_tenant": "demo"}
+    tasks = [{"name": "role", "ansible.builtin.include_role": {"name": "mailsec.mimecast.firewall_lockdown"},
+              "vars": variables}]
+    first = play(tasks)
+    assert first.rc == 0, first.stdout[-3000:]
+    connector = connectors(sandbox)[0]
+    assert connector["RestrictDomainsToIPAddresses"] is True and len(connector["SenderIPAddresses"]) == 13
+    assert all(c.endswith("/24") for c in connector["SenderIPAddresses"])
+    runbook = (tmp_path / "demo-google-inbound-gateway.md").read_text()
+    assert "Reject all mail not from gateway IPs | **Checked**" in runbook and "`41.74.192.0/21`" in runbook
+    assert "Require TLS" in runbook
+    sandbox.clear_requests()
+    second = play(tasks)
+    assert second.rc == 0 and second.changed_count == 0, second.stdout[-3000:]
+    assert sandbox.writes("demo") == []
+    leftover = play([dict(tasks[0], vars=dict(variables, firewall_lockdown_google_domains=["leftover.example"]))])
+    assert leftover.rc != 0 and "aspmx.l.google.com" in leftover.stdout
+    removed = play([dict(tasks[0], vars=dict(variables, firewall_lockdown_state="absent"))])
+    assert removed.rc == 0, removed.stdout[-3000:]
+    state = sandbox.state("demo")
+    assert state["exo_connectors"] == [] and state["delivery-route-definitions"] == []
