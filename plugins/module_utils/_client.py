@@ -283,6 +283,7 @@ class HttpClient:
         """Forget the credential after a 401; True when a fresh one can be fetched."""
         return False
 
+
 class MimecastClient(HttpClient):
     """The Mimecast API for one tenant during one task (API 2.0 OAuth2 or API 1.0 HMAC)."""
 

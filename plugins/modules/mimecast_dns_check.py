@@ -50,6 +50,7 @@ options:
     description: The Mimecast region whose netblock the SPF record should include (see M(mailsec.mimecast.mimecast_ip_range)).
     type: str
     default: us
+    choices: [all, au, ca, de, eu, us, usb, uspcom, za]
   fail_on_problem:
     description: Fail the task when a check finds a problem.
     type: bool
