@@ -195,3 +195,25 @@ def test_role_exchange_and_google_parts(sandbox, play, dns, tmp_path):
     assert removed.rc == 0, removed.stdout[-3000:]
     state = sandbox.state("demo")
     assert state["exo_connectors"] == [] and state["delivery-route-definitions"] == []
+
+
+def test_exo_certificate_credential_and_permission_errors(sandbox, play, tmp_path):
+    cert = sandbox.entra_certificate("demo")
+    pem = tmp_path / "exo-app.pem"
+    pem.write_text(cert["pem"] if isinstance(cert["pem"], str) else cert["pem"].decode())
+    args = exo_args(sandbox, client_secret=None, certificate_path=str(pem))
+    args.pop("client_secret")
+    made = play([module_task(EXO, **args)])
+    assert made.rc == 0, made.task("t")
+    assert connectors(sandbox)[0]["Name"] == "Mimecast inbound"
+
+    sandbox.entra("demo", exo_role="Global Reader")
+    sandbox.expire_tokens()
+    denied = play([module_task(EXO, **dict(args, sender_ip_addresses=["205.139.110.0/24"]))])
+    out = denied.task("t")
+    assert denied.rc != 0 and out["error"]["status"] == 403 and "Exchange Administrator" in out["msg"]
+    sandbox.entra("demo", exo_permission=False)
+    sandbox.expire_tokens()
+    unauthorised = play([module_task(EXO, **args)])
+    out = unauthorised.task("t")
+    assert unauthorised.rc != 0 and "Exchange.ManageAsApp" in out["msg"]
