@@ -61,6 +61,8 @@ options:
     description:
       - A client secret of the app. Microsoft documents certificates for app-only Exchange access;
         whether secrets are supported for this endpoint is UNCERTAIN (they are used in the field).
+      - Give exactly one of O(client_secret) and O(certificate_path); an empty value (or an empty
+        certificate file, as an AWX credential injects it) counts as not given.
       - If not set, the environment variable E(EXO_CLIENT_SECRET) is used.
     type: str
   certificate_path:
@@ -188,6 +190,7 @@ api_calls:
 '''
 
 import ipaddress
+import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -318,12 +321,18 @@ def main():
         enabled=dict(type="bool", default=True),
         comment=dict(type="str"),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=[("client_secret", "certificate_path")],
-                           required_one_of=[("client_secret", "certificate_path")])
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if HTTPX_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("httpx"), exception=HTTPX_IMPORT_ERROR)
     p = module.params
+    # Credential injectors (AWX) set every variable, empty ones included: empty means not given.
+    if not p["client_secret"]:
+        p["client_secret"] = None
+    if p["certificate_path"] and (not os.path.exists(p["certificate_path"]) or not os.path.getsize(p["certificate_path"])):
+        if os.path.exists(p["certificate_path"]) or p["client_secret"]:
+            p["certificate_path"] = None
+    if p["client_secret"] and p["certificate_path"]:
+        module.fail_json(msg="Give either client_secret or certificate_path, not both.")
     client = None
     try:
         client = ExoClient(p["tenant"], p["app_id"], client_secret=p["client_secret"],
