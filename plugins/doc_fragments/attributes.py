@@ -30,3 +30,30 @@ attributes:
     membership:
       - mailsec.mimecast.mimecast
 '''
+
+    READ_ONLY = r'''
+options: {}
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads; it runs the same in check mode.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details: The module only reads.
+'''
+
+    DECLARATIVE = r'''
+options: {}
+attributes:
+  check_mode:
+    support: full
+    details: Check mode reads the tenant, makes no write and returns the exact actions a real run would make.
+  diff_mode:
+    support: full
+    details: The diff shows every addressed object before and after, keyed by its natural key.
+  idempotent:
+    support: full
+    details: Both sides are normalised before comparing (dates, addresses, URLs, case, list order); a second identical run makes no write.
+'''

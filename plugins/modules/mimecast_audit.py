@@ -36,16 +36,8 @@ extends_documentation_fragment:
   - mailsec.mimecast.dns
   - mailsec.mimecast.connection
   - mailsec.mimecast.attributes
+  - mailsec.mimecast.attributes.READ_ONLY
   - mailsec.mimecast.attributes.ACTION_GROUP
-attributes:
-  check_mode:
-    support: full
-    details: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
-    details: Read-only.
 options:
   tenant_name:
     description: The tenant's name in the reports.

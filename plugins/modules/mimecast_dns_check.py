@@ -25,15 +25,7 @@ author:
 extends_documentation_fragment:
   - mailsec.mimecast.dns
   - mailsec.mimecast.attributes
-attributes:
-  check_mode:
-    support: full
-    details: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
-    details: Read-only.
+  - mailsec.mimecast.attributes.READ_ONLY
 options:
   domains:
     description: The domains to check.

@@ -28,17 +28,8 @@ extends_documentation_fragment:
   - mailsec.mimecast.connection
   - mailsec.mimecast.declarative
   - mailsec.mimecast.attributes
+  - mailsec.mimecast.attributes.DECLARATIVE
   - mailsec.mimecast.attributes.ACTION_GROUP
-attributes:
-  check_mode:
-    support: full
-    details: Check mode reads the tenant, makes no write and returns the exact actions a real run would make.
-  diff_mode:
-    support: full
-    details: The diff shows every addressed policy before and after, keyed by narrative.
-  idempotent:
-    support: full
-    details: Dates, targets and address lists are normalised on both sides; a second identical run makes no write.
 options:
   config:
     description:

@@ -25,16 +25,8 @@ author:
 extends_documentation_fragment:
   - mailsec.mimecast.connection
   - mailsec.mimecast.attributes
+  - mailsec.mimecast.attributes.READ_ONLY
   - mailsec.mimecast.attributes.ACTION_GROUP
-attributes:
-  check_mode:
-    support: full
-    details: The module never writes; it runs the same in check mode.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
-    details: Read-only.
 options:
   sender:
     description: Envelope sender address to match.

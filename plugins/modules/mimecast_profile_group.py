@@ -30,17 +30,8 @@ extends_documentation_fragment:
   - mailsec.mimecast.connection
   - mailsec.mimecast.declarative
   - mailsec.mimecast.attributes
+  - mailsec.mimecast.attributes.DECLARATIVE
   - mailsec.mimecast.attributes.ACTION_GROUP
-attributes:
-  check_mode:
-    support: full
-    details: Check mode reads groups and members, makes no write and returns the exact actions a real run would make.
-  diff_mode:
-    support: full
-    details: Before and after member lists of every addressed group.
-  idempotent:
-    support: full
-    details: Members are compared as lower-case sets; a second identical run makes no write.
 options:
   config:
     description:

@@ -36,17 +36,8 @@ extends_documentation_fragment:
   - mailsec.mimecast.connection
   - mailsec.mimecast.declarative
   - mailsec.mimecast.attributes
+  - mailsec.mimecast.attributes.DECLARATIVE
   - mailsec.mimecast.attributes.ACTION_GROUP
-attributes:
-  check_mode:
-    support: full
-    details: Check mode reads the tenant, makes no write and returns the exact actions a real run would make.
-  diff_mode:
-    support: full
-    details: Before and after of every addressed URL, keyed by normalised URL.
-  idempotent:
-    support: full
-    details: URLs are compared after rebuilding and normalising the decomposed read-back; a second identical run makes no write.
 options:
   config:
     description: The managed URLs.
