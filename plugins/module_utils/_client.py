@@ -26,7 +26,6 @@ import base64
 import hashlib
 import hmac
 import ipaddress
-import json
 import time
 import traceback
 import uuid
@@ -516,12 +515,6 @@ class MimecastClient(HttpClient):
             )
         return None
 
-    def rest_get(self, path):
-        response = self._send("GET", path, kind="read")
-        payload = self._json(response, path)
-        self._raise_for_status(response, payload, path)
-        return payload
-
     def rest_create(self, path, body):
         response = self._send("POST", path, kind="write", json=body)
         payload = self._json(response, path)
@@ -556,8 +549,3 @@ def _flatten_keys(node, prefix=""):
         keys.append(name)
         keys.extend(_flatten_keys(value, name + "."))
     return keys
-
-
-def dumps(value):
-    """Stable JSON for messages."""
-    return json.dumps(value, sort_keys=True)

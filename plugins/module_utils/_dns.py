@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import traceback
 
+from ansible.module_utils.basic import missing_required_lib
+
 try:
     import dns.exception
     import dns.resolver
@@ -42,7 +44,11 @@ class Dns:
     def __init__(self, nameservers=None, port=53, timeout=5.0):
         if nameservers:
             self.resolver = dns.resolver.Resolver(configure=False)
-            self.resolver.nameservers = list(nameservers)
+            try:
+                self.resolver.nameservers = list(nameservers)
+            except ValueError:
+                raise DnsError("nameservers %s: give IP addresses of DNS servers, such as 192.0.2.53"
+                               % ", ".join(str(n) for n in nameservers))
         else:
             try:
                 self.resolver = dns.resolver.Resolver()
@@ -93,3 +99,14 @@ class Dns:
 
     def mx(self, name):
         return sorted((r.preference, r.exchange.to_text().rstrip(".").lower()) for r in self._query(name, "MX"))
+
+
+def resolver_or_fail(module):
+    """The task's resolver from the module's DNS options; fails the task with the fix if there is none."""
+    if DNSPYTHON_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("dnspython"), exception=DNSPYTHON_IMPORT_ERROR)
+    p = module.params
+    try:
+        return Dns(p["nameservers"], p["dns_port"], p["dns_timeout"])
+    except DnsError as exc:
+        module.fail_json(msg="%s; set nameservers to the DNS servers to ask." % exc)

@@ -84,13 +84,12 @@ dns_queries:
 
 import re
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mailsec.mimecast.plugins.module_utils._dns import (
     DNS_ARGUMENT_SPEC,
-    DNSPYTHON_IMPORT_ERROR,
-    Dns,
     DnsError,
+    resolver_or_fail,
 )
 from ansible_collections.mailsec.mimecast.plugins.module_utils._netblocks import REGION_RECORDS
 
@@ -154,13 +153,8 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if DNSPYTHON_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("dnspython"), exception=DNSPYTHON_IMPORT_ERROR)
     p = module.params
-    try:
-        resolver = Dns(p["nameservers"], p["dns_port"], p["dns_timeout"])
-    except DnsError as exc:
-        module.fail_json(msg=str(exc))
+    resolver = resolver_or_fail(module)
     results = {}
     for domain in p["domains"]:
         domain = domain.strip().lower().rstrip(".")

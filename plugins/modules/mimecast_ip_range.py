@@ -134,13 +134,12 @@ dns_queries:
   type: int
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mailsec.mimecast.plugins.module_utils._dns import (
     DNS_ARGUMENT_SPEC,
-    DNSPYTHON_IMPORT_ERROR,
-    Dns,
     DnsError,
+    resolver_or_fail,
 )
 from ansible_collections.mailsec.mimecast.plugins.module_utils._netblocks import (
     REGION_RECORDS,
@@ -206,14 +205,7 @@ def main():
     unknown = [r for r in regions if r not in REGION_RECORDS]
     if unknown:
         module.fail_json(msg="Unknown region(s) %s; use one of %s." % (", ".join(unknown), ", ".join(sorted(REGION_RECORDS))))
-    resolver = None
-    if p["source"] != "snapshot":
-        if DNSPYTHON_IMPORT_ERROR:
-            module.fail_json(msg=missing_required_lib("dnspython"), exception=DNSPYTHON_IMPORT_ERROR)
-        try:
-            resolver = Dns(p["nameservers"], p["dns_port"], p["dns_timeout"])
-        except DnsError as exc:
-            module.fail_json(msg=str(exc))
+    resolver = resolver_or_fail(module) if p["source"] != "snapshot" else None
     cidrs = []
     result = {"changed": False, "source_used": {}, "records": {}, "difference": {}, "snapshot_date": SNAPSHOT_DATE}
     for region in regions:

@@ -73,6 +73,12 @@ def test_dns_failure_falls_back_or_fails_closed(play, dns):
     assert usb.rc != 0 and "no snapshot exists" in out["msg"]
 
 
+def test_bad_nameserver_is_a_clear_error(play):
+    result = play([module_task(DNSCHECK, domains=["corp.example"], nameservers=["not-a-server"])])
+    out = result.task("t")
+    assert result.rc != 0 and "give IP addresses of DNS servers" in out["msg"] and "Traceback" not in out["msg"]
+
+
 def test_mx_check(play, dns):
     host, port = dns.address
     ok = play([module_task(DNSCHECK, domains=["corp.example"], checks=["mx", "spf", "dmarc"], region="us",
