@@ -20,10 +20,11 @@ description:
     certificate (O(restrict_domains_to_certificate=true)).
   - The same module makes a phishing-simulation vendor's partner receive connector, which
     vendors such as Dune Security and Hoxhunt recommend over allowlisting in the gateway.
-  - B(Exchange accepts IPv4 masks /24 through /32 only.) Ranges from /22 to /23 in
+  - B(Exchange accepts IPv4 masks /24 through /32 only.) Ranges from /21 to /23 in
     O(sender_ip_addresses) are split into /24s before anything is sent (a /22 is never sent).
-    Ranges broader than /22 (the broadest range Mimecast publishes) are refused instead of
-    being split into thousands of entries; IPv6, private or reserved ranges and ranges
+    Ranges broader than /21 (Mimecast's broadest, the two published ZA /22s collapsed into
+    C(41.74.192.0/21) as M(mailsec.mimecast.mimecast_ip_range) returns them) are refused
+    instead of being split into thousands of entries; IPv6, private or reserved ranges and ranges
     overlapping Microsoft 365 or Google sending ranges are refused, before any call.
   - Every connector the module creates carries the marker C([mailsec.mimecast]) at the end of
     its C(Comment). V(state=absent) removes a connector of that name only if it carries the
@@ -148,8 +149,8 @@ options:
     default: ['*']
   sender_ip_addresses:
     description:
-      - IPv4 addresses or ranges mail must come from. /22 and /23 ranges are split into /24s;
-        broader ranges are refused.
+      - IPv4 addresses or ranges mail must come from. /21 to /23 ranges are split into /24s
+        (at most 8 entries each); broader ranges are refused.
       - Compared as a set.
     type: list
     elements: str
@@ -253,14 +254,15 @@ MARKER = "[mailsec.mimecast]"
 # Exchange Online accepts IPv4 masks /24 to /32 in SenderIPAddresses (Microsoft's New-InboundConnector
 # reference: https://learn.microsoft.com/powershell/module/exchange/new-inboundconnector; the limit was added
 # after https://github.com/MicrosoftDocs/office-docs-powershell/issues/8064). Mimecast's broadest published
-# range is a /22 (ZA, 41.74.192.0/22 in https://mimecastsupport.zendesk.com/hc/en-us/articles/34000792642963),
-# so nothing broader is split: a /8 would be 65,536 entries.
+# ranges are /22s (ZA, 41.74.192.0/22 and 41.74.196.0/22 in
+# https://mimecastsupport.zendesk.com/hc/en-us/articles/34000792642963), which mimecast_ip_range collapses into
+# 41.74.192.0/21; nothing broader is split (at most 8 entries per range): a /8 would be 65,536 entries.
 EXCHANGE_PREFIX = 24
-BROADEST_PREFIX = 22
+BROADEST_PREFIX = 21
 
 
 def exchange_ranges(values):
-    """Split to /24-or-narrower IPv4 CIDRs; refuse IPv6, ranges broader than /22, private or
+    """Split to /24-or-narrower IPv4 CIDRs; refuse IPv6, ranges broader than /21, private or
     reserved ranges and shared cloud ranges, all before any split. (cidrs, split)"""
     problems, nets = [], []
     for value in values:
@@ -274,7 +276,7 @@ def exchange_ranges(values):
             continue
         if net.prefixlen < BROADEST_PREFIX:
             problems.append(
-                "sender_ip_addresses: %s is broader than /%d, the broadest range Mimecast publishes; Exchange "
+                "sender_ip_addresses: %s is broader than /%d, Mimecast's broadest range; Exchange "
                 "accepts /24 to /32 only, so it would become %d connector entries. List the /24s (or narrower "
                 "ranges) the sender really uses" % (net, BROADEST_PREFIX, 2 ** (EXCHANGE_PREFIX - net.prefixlen)))
             continue

@@ -247,7 +247,7 @@ def test_connection_options_refused_before_any_request(sandbox, play):
         "custom_exo_url": (dict(exo_url="https://outlook.example.net"), "exo_url .* not a known host"),
         "zero_timeout": (dict(timeout=0), "timeout 0.0 is out of range"),
         "negative_wait": (dict(rate_limit_max_wait=-1), "rate_limit_max_wait -1.0 is out of range"),
-        "slash8": (dict(sender_ip_addresses=["10.0.0.0/8"]), "10.0.0.0/8 is broader than /22"),
+        "slash8": (dict(sender_ip_addresses=["10.0.0.0/8"]), "10.0.0.0/8 is broader than /21"),
         "private": (dict(sender_ip_addresses=["192.168.1.0/24"]), "private"),
     }
     tasks = [failing(module_task(EXO, task_name=name, **exo_args(sandbox, **args)))

@@ -181,7 +181,7 @@ def test_broad_exchange_range_refused_without_expansion():
         exchange_ranges(["10.0.0.0/8", "128.0.0.0/1", "52.0.0.0/16"])
     assert time.monotonic() - started < 5  # refused, not split into millions of /24s
     text = "; ".join(err.value.problems)
-    assert "10.0.0.0/8 is broader than /22" in text and "65536" in text
+    assert "10.0.0.0/8 is broader than /21" in text and "65536" in text
     assert "128.0.0.0/1" in text and "52.0.0.0/16" in text
 
 
@@ -189,7 +189,8 @@ def test_exchange_ranges_split_a_22_and_refuse_private_and_microsoft():
     ranges, split = exchange_ranges(["41.74.192.0/22", "41.74.192.0/24", "205.139.110.7"])
     assert split == {"41.74.192.0/22": ["41.74.%d.0/24" % i for i in range(192, 196)]}
     assert ranges == ["41.74.%d.0/24" % i for i in range(192, 196)] + ["205.139.110.7/32"]
-    for bad, message in (("192.168.0.0/22", "private"), ("100.64.0.0/24", "private"),
+    assert len(exchange_ranges(["41.74.192.0/21"])[0]) == 8
+    for bad, message in (("41.74.192.0/20", "broader than /21"), ("192.168.0.0/22", "private"), ("100.64.0.0/24", "private"),
                          ("40.107.0.0/22", "Microsoft 365"), ("0.0.0.0/0", "broader")):
         with pytest.raises(GuardrailError, match=message):
             exchange_ranges([bad])
