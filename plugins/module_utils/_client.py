@@ -63,7 +63,7 @@ LOOPBACK_NAMES = ("localhost",)
 # Mimecast's API hosts; the client secret (or the API 1.0 keys) is sent only to these, to a
 # loopback test server, or to another host with allow_custom_base_url.
 # API 2.0 (global with failover, UK and US pinned), Mimecast's "Enhancing API Gateway Resilience":
-# https://mimecastsupport.zendesk.com/hc/en-us/articles/41019270938643-API-Integrations-Enhancing-API-Gateway-Resilience-Jun-2025
+# https://mimecastsupport.zendesk.com/hc/en-us/articles/41019270938643 (June 2025)
 # API 1.0 regional hosts and the global discovery host: https://docs.swimlane.com/authentication-guides/mimecast
 # and https://www.mimecast.com/developer/documentation/ (usb, ca, je and uspcom come from the region
 # tables of public Mimecast API scripts; Jersey is spelt both jer- and je-, so both are accepted).

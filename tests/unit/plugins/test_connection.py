@@ -190,7 +190,8 @@ def test_exchange_ranges_split_a_22_and_refuse_private_and_microsoft():
     assert split == {"41.74.192.0/22": ["41.74.%d.0/24" % i for i in range(192, 196)]}
     assert ranges == ["41.74.%d.0/24" % i for i in range(192, 196)] + ["205.139.110.7/32"]
     assert len(exchange_ranges(["41.74.192.0/21"])[0]) == 8
-    for bad, message in (("41.74.192.0/20", "broader than /21"), ("192.168.0.0/22", "private"), ("100.64.0.0/24", "private"),
+    for bad, message in (("41.74.192.0/20", "broader than /21"), ("192.168.0.0/22", "private"),
+                         ("100.64.0.0/24", "private"),
                          ("40.107.0.0/22", "Microsoft 365"), ("0.0.0.0/0", "broader")):
         with pytest.raises(GuardrailError, match=message):
             exchange_ranges([bad])
