@@ -383,8 +383,10 @@ def run(module, client):
             # Made before 0.2.0 or by hand: this task manages it from now on (adopted).
             desired["Comment"] = with_marker(p["comment"] if p["comment"] is not None
                                              else connectors[0].get("Comment"))
-            module.warn("Adopted the inbound connector %r: %s was added to its Comment, so state=absent may "
-                        "remove it later." % (p["name"], MARKER))
+            module.warn("%s the inbound connector %r, which has no %s in its Comment (made before version 0.2.0 "
+                        "or by hand): the marker %s added, so state=absent may remove it later."
+                        % ("Adopting" if module.check_mode else "Adopted", p["name"], MARKER,
+                           "would be" if module.check_mode else "was"))
         else:
             desired["Comment"] = with_marker(p["comment"]) if p["comment"] is not None or not connectors else None
         if not connectors:
