@@ -115,7 +115,8 @@ def main():
     module = MimecastModule(argument_spec, supports_check_mode=True)
     p = module.params
     module.run(lambda client: sync_groups(client, GroupSpec(), p["state"], p["config"], owner_tag=p["owner_tag"],
-                                          adopt=p["adopt"], check_mode=module.check_mode))
+                                          adopt=p["adopt"], check_mode=module.check_mode,
+                                          on_duplicate=p["on_duplicate"], warn=module.module.warn))
 
 
 if __name__ == "__main__":
