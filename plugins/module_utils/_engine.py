@@ -148,7 +148,8 @@ class ClassicCollection(Collection):
         data = client.classic(self.create_path, [body], write=True)
         if not data or not data[0].get("id"):
             raise EngineError("Mimecast answered %s without the new object's id." % self.create_path,
-                              path=self.create_path, ambiguous=True, fix="Re-run the task: it finds the object by its key.")
+                              path=self.create_path, ambiguous=True,
+                              fix="Re-run the task: it finds the object by its key.")
         return data[0]["id"]
 
     def update(self, client, object_id, patch):  # pragma: no cover - guarded by can_update

@@ -231,7 +231,8 @@ class Route:
         self.after[narrative] = dict(body, id=obj["id"] if obj else PENDING)
         if obj is None:
             created = {k: v for k, v in body.items() if v is not None}
-            return self.write("create", kind, narrative, self.client.rest_create, path, dict(created, description=narrative))
+            return self.write("create", kind, narrative, self.client.rest_create, path,
+                              dict(created, description=narrative))
         self.before[narrative] = dict(view(obj), id=obj["id"])
         old = view(obj)
         patch = {k: v for k, v in body.items() if k in old and old[k] != v}
@@ -255,7 +256,8 @@ class Route:
         policies = self.index(policy_items)
         primary_name, alternate_name = self.name(desc), self.name(desc + " - alternate")
         prefix = desc + " - "
-        ours = {n: o for n, o in policies.items() if n.startswith(prefix) and (not p["owner_tag"] or n.endswith(" " + p["owner_tag"]))}
+        ours = {n: o for n, o in policies.items()
+                if n.startswith(prefix) and (not p["owner_tag"] or n.endswith(" " + p["owner_tag"]))}
         wanted = {self.name(prefix + d): d for d in p["domains"]}
         for narrative, obj in sorted(ours.items()):
             if p["state"] == "absent" or narrative not in wanted:
