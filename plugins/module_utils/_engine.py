@@ -64,6 +64,7 @@ class WriteFailed(EngineError):
         self.done = list(done)
         self.not_done = list(not_done)
         self.restored = restored
+        self.note = note
         parts = [str(cause.msg if isinstance(cause, MimecastError) else cause).rstrip(".") + "."]
         if note:
             parts.append(note)

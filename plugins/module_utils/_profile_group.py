@@ -189,8 +189,9 @@ def sync_groups(client, spec, state, config, owner_tag="[ansible]", adopt=False,
     try:
         engine.apply(group_actions)
     except WriteFailed as exc:
-        exc.not_done.extend(dict(a) for a in member_actions)
-        raise
+        # The member changes planned after the failed group write were not made either.
+        raise WriteFailed(exc.cause, exc.done, exc.not_done + [dict(a) for a in member_actions],
+                          restored=exc.restored, note=exc.note)
     created = {a["desired"]["description"]: a.get("id") for a in group_actions if a["action"] == "create"}
     for action in member_actions:
         if action["id"] is None:

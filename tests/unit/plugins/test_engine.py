@@ -265,3 +265,27 @@ def test_narrative_length_checked_before_any_call(length, ok):
         with pytest.raises(MimecastError, match="at most 200") as caught:
             run(client, "merged", config)
         assert "at most 190 characters" in str(caught.value) and client.log == []
+
+
+def test_group_create_failure_lists_the_member_adds_not_done():
+    from ansible_collections.mailsec.mimecast.plugins.module_utils._profile_group import GroupSpec, sync_groups
+
+    class Classic:
+        def __init__(self):
+            self.log = []
+
+        def classic(self, path, data=None, write=False, paginate=False, page_size=100, tolerate=()):
+            self.log.append(path)
+            if path.endswith("find-groups"):
+                return [{"folders": []}]
+            raise MimecastError("Mimecast answered %s with HTTP 400." % path, status=400)
+
+    client = Classic()
+    with pytest.raises(WriteFailed) as caught:
+        sync_groups(client, GroupSpec(), "merged", [{"description": "Sims", "members": ["a@vendor.example"]}])
+    result = caught.value.result()
+    assert result["changed"] is False and result["done"] == []
+    assert [(d["action"], d["description"]) for d in result["not_done"]] == [("create", "Sims"),
+                                                                             ("add_members", "Sims")]
+    assert "2 planned write(s) were not done" in str(caught.value)
+    assert not any(p.endswith("add-group-member") for p in client.log)
