@@ -408,6 +408,8 @@ class Engine:
                         self.done.append(self.describe(action))
                         continue
                 restored = None
+                # Restoring is safe even if the failed create still lands later: Mimecast refuses
+                # one key twice in such a list (key_unique), so no duplicate can result.
                 if action["action"] == "create" and action.get("replaces"):
                     restored = self._restore(action["replaces"])
                     if restored.get("id"):

@@ -128,13 +128,13 @@ api_calls:
   type: dict
 done:
   description: On a failed write, every write the task made before it (C(action), C(object), C(id)).
-  returned: failure after planning
+  returned: when a write failed
   type: list
   elements: dict
   version_added: 0.2.0
 not_done:
   description: On a failed write, every planned write not made, the failed one first.
-  returned: failure after planning
+  returned: when a write failed
   type: list
   elements: dict
   version_added: 0.2.0
