@@ -42,4 +42,35 @@ options:
         instead of refusing; the owner tag is then added to it.
     type: bool
     default: false
+  on_duplicate:
+    description:
+      - What to do when two or more objects this collection owns (carrying O(owner_tag)) share
+        one key. Such a duplicate can be left by a create whose answer was lost, or by two runs
+        on one tenant at once.
+      - V(fail) refuses before any write and names the ids, the one V(keep_newest) would keep
+        and the ones it would delete.
+      - V(keep_newest) keeps the newest copy - the latest creation time Mimecast reports
+        (C(createTime)), or, for lists without one, the last in Mimecast's list order, which is
+        creation order - applies the entry to it, and deletes the other owned copies. The ids
+        are shown in RV(actions). Objects without the owner tag are never touched this way.
+    type: str
+    choices: [fail, keep_newest]
+    default: fail
+    version_added: 0.2.0
+notes:
+  - Every entry is validated before the first write, including the length of every narrative
+    (at most 200 characters with the owner tag; the collection's own limit, as no public
+    Mimecast source states one).
+  - Writes are made one object at a time. If one fails the task fails with C(changed=true) when
+    anything was written, and lists in C(done) every write made (action, key, id) and in
+    C(not_done) every planned write not made; a re-run makes only the writes still needed.
+  - An object that must be deleted and created again is replaced as one unit - the new one first
+    where both may exist at once, else (managed URLs) delete then create at once; if that create
+    fails the deleted original is created again once (reported in C(restored)).
+  - A write with no clear answer (timeout, lost connection, HTTP 5xx) is never sent again
+    blindly. The list is re-read; the write counts as done (with a warning) only if the re-read
+    shows it, else the task fails saying it was not done.
+  - 'Run one task per tenant at a time - C(throttle: 1) on the task, or C(serial: 1) when several
+    hosts of the play address one tenant. Two runs at once both read before either writes, so both
+    create the same object (see O(on_duplicate)); they also share one API rate limit.'
 '''

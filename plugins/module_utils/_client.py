@@ -94,9 +94,12 @@ OPTION_RANGES = {
 class MimecastError(Exception):
     """An error to show the user: what failed, Mimecast's code, and the fix."""
 
-    def __init__(self, msg, code=None, status=None, field=None, path=None, fix=None):
+    def __init__(self, msg, code=None, status=None, field=None, path=None, fix=None, ambiguous=False):
         super().__init__(msg)
         self.msg = msg
+        # True when a write may or may not have been executed (timeout, connection lost after
+        # sending, HTTP 5xx): the caller must re-read before deciding anything.
+        self.ambiguous = ambiguous
         self.code = code
         self.status = status
         self.field = field
@@ -316,8 +319,11 @@ class HttpClient:
                 if not retry_reads:
                     fix += (" The write may or may not have reached %s; re-run the task "
                             "(it reads the current state before writing)." % self.service)
+                # A write that failed in transit is never retried blindly: it may have been
+                # executed (the answer was lost). The declarative engine re-reads and reconciles.
                 raise MimecastError(
-                    "%s %s to %s failed: %s." % (method, path, self.base_url, what), path=path, fix=fix
+                    "%s %s to %s failed: %s." % (method, path, self.base_url, what), path=path, fix=fix,
+                    ambiguous=not retry_reads,
                 )
             status = response.status_code
             if status == 429:
@@ -522,7 +528,8 @@ class MimecastClient(HttpClient):
         if status >= 500:
             fix = ("Mimecast had a server error. Reads are retried automatically; a write may or may "
                    "not have happened, so re-run the task (it reads the current state first).")
-        raise cls(text + ".", code=code, status=status, field=field, path=path, fix=fix)
+        # HTTP 5xx: the call may have been executed before the server failed (ambiguous for a write).
+        raise cls(text + ".", code=code, status=status, field=field, path=path, fix=fix, ambiguous=status >= 500)
 
     # ------------------------------------------------------------------ classic envelope
     def classic(self, path, data=None, write=False, paginate=False, page_size=100, tolerate=()):
@@ -628,7 +635,7 @@ class MimecastClient(HttpClient):
         if not new_id:
             raise MimecastError(
                 "Mimecast created an object at %s but answered without its id." % path,
-                path=path,
+                path=path, ambiguous=True,
                 fix="Re-run the task: it will find the object by its description.",
             )
         return new_id, payload

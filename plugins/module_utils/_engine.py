@@ -15,6 +15,15 @@ narrative (``description``), e.g. ``"Dune Security IP bypass [ansible]"``. The n
 key is the narrative without the tag. ``overridden`` and ``deleted`` without entries
 touch only tagged objects; an untagged object whose narrative equals a key is refused
 unless ``adopt: true`` (or ``owner_tag: ''``, which makes every object the module's).
+
+Writes are applied one object at a time, in plan order, and every write done is recorded:
+on a failure the task fails with ``changed: true`` when anything was written and lists
+``done`` and ``not_done``. An object that needs delete + create is replaced as one unit:
+create the new one first where both may exist at once (a REST policy moving between
+collections), else delete then create at once for that object only (managed URLs: one URL
+cannot exist twice), and if that create fails the deleted original is put back once.
+A write whose outcome is unknown (timeout, lost connection, HTTP 5xx) is never retried
+blindly: the list is re-read and the write counted as done only when the re-read shows it.
 """
 
 from __future__ import annotations
@@ -24,16 +33,82 @@ import copy
 from ansible_collections.mailsec.mimecast.plugins.module_utils._client import MimecastError
 
 STATES = ("merged", "replaced", "overridden", "deleted", "gathered")
+ON_DUPLICATE = ("fail", "keep_newest")
+# The longest narrative (description / comment, owner tag included) the collection writes.
+# No public Mimecast source states a limit for policy descriptions, profile group names or
+# managed-URL comments (Mimecast's API reference, https://developer.services.mimecast.com/,
+# documents none); 200 characters is the collection's own conservative limit, checked before
+# the first write so that a long name cannot fail a task halfway.
+NARRATIVE_MAX = 200
 
 
 class EngineError(MimecastError):
     pass
 
 
+def describe_write(action, key_name, key, collection, object_id, **extra):
+    out = {"action": action, key_name: key, "collection": collection, "id": object_id}
+    out.update(extra)
+    return out
+
+
+class WriteFailed(EngineError):
+    """A write failed after the task may already have written: says exactly what was done.
+
+    ``done`` and ``not_done`` are lists of write descriptions (action, key, collection, id);
+    ``restored`` describes an original put back after a failed replacement.
+    """
+
+    def __init__(self, cause, done, not_done, restored=None, note=None):
+        self.cause = cause
+        self.done = list(done)
+        self.not_done = list(not_done)
+        self.restored = restored
+        self.note = note
+        parts = [str(cause.msg if isinstance(cause, MimecastError) else cause).rstrip(".") + "."]
+        if note:
+            parts.append(note)
+        if self.done:
+            parts.append("The task had already made %d write(s), which stay done: %s."
+                         % (len(self.done), "; ".join(_say(d) for d in self.done)))
+        else:
+            parts.append("Nothing was written.")
+        if self.not_done:
+            parts.append("%d planned write(s) were not done: %s."
+                         % (len(self.not_done), "; ".join(_say(d) for d in self.not_done)))
+        if restored:
+            parts.append(restored["message"])
+        fix = "Re-run the task: it reads the current state and makes only the writes still needed."
+        if isinstance(cause, MimecastError) and cause.fix:
+            fix = cause.fix.rstrip(".") + ". " + fix
+        super().__init__(" ".join(parts), code=getattr(cause, "code", None), status=getattr(cause, "status", None),
+                         field=getattr(cause, "field", None), path=getattr(cause, "path", None), fix=fix)
+
+    def result(self):
+        out = {"changed": bool(self.done), "done": self.done, "not_done": self.not_done}
+        if self.restored:
+            out["restored"] = {k: v for k, v in self.restored.items() if k != "message"}
+        return out
+
+
+def _say(write):
+    key = next((write[k] for k in write if k not in ("action", "collection", "id", "reason", "members",
+                                                      "fields", "restored")), None)
+    text = "%s %r" % (write["action"], key)
+    if write.get("members"):
+        text += " (%s)" % ", ".join(write["members"])
+    if write.get("id"):
+        text += " id %s" % write["id"]
+    return text
+
+
 class Collection:
     """One Mimecast list the module manages: a REST collection by default."""
 
     can_update = True
+    # True when Mimecast refuses a second object with the same key (managed URLs): a
+    # replacement must then delete the old object before creating the new one.
+    key_unique = False
 
     def __init__(self, name, path, label):
         self.name = name
@@ -74,7 +149,8 @@ class ClassicCollection(Collection):
         data = client.classic(self.create_path, [body], write=True)
         if not data or not data[0].get("id"):
             raise EngineError("Mimecast answered %s without the new object's id." % self.create_path,
-                              path=self.create_path, fix="Re-run the task: it finds the object by its key.")
+                              path=self.create_path, ambiguous=True,
+                              fix="Re-run the task: it finds the object by its key.")
         return data[0]["id"]
 
     def update(self, client, object_id, patch):  # pragma: no cover - guarded by can_update
@@ -96,6 +172,8 @@ class Spec:
     fields = ()
     # Fields whose order does not matter (compared as sorted lists).
     unordered = ()
+    # Longest stored tag field (owner tag included); None = no limit.
+    narrative_max = NARRATIVE_MAX
 
     def prepare(self, entry, state):
         """Validate one config entry (guardrails) and return it normalised.
@@ -121,6 +199,14 @@ class Spec:
         return list(self.collections)
 
 
+def _created(item):
+    """When Mimecast says an object was made (REST ``createTime``), or None."""
+    for field in ("createTime", "created", "creationTime"):
+        if isinstance(item.get(field), str):
+            return item[field]
+    return None
+
+
 def _comparable(spec, entry):
     out = {}
     for field in spec.fields:
@@ -132,12 +218,22 @@ def _comparable(spec, entry):
 
 
 class Engine:
-    def __init__(self, client, spec, owner_tag="[ansible]", adopt=False, check_mode=False):
+    def __init__(self, client, spec, owner_tag="[ansible]", adopt=False, check_mode=False, on_duplicate="fail",
+                 warn=None):
         self.client = client
         self.spec = spec
         self.owner_tag = owner_tag or ""
         self.adopt = adopt
         self.check_mode = check_mode
+        if on_duplicate not in ON_DUPLICATE:
+            raise EngineError("on_duplicate %r is not one of %s." % (on_duplicate, ", ".join(ON_DUPLICATE)))
+        self.on_duplicate = on_duplicate
+        self._warn = warn or getattr(client, "_warn", None) or (lambda msg: None)
+        # Filled by plan(): the owned object each key resolves to (after on_duplicate).
+        self.owned_index = {}
+        # Filled by apply(): every write done, in order.
+        self.done = []
+        self._known_ids = set()
 
     # ------------------------------------------------------------------ ownership
     def _tag(self, value):
@@ -176,23 +272,39 @@ class Engine:
                 stored = entry.get(tag_field)
                 entry[tag_field], owned = self._untag(stored)
                 current.append({"id": item.get("id"), "collection": name, "owned": owned,
-                                "stored_tag_field": stored, "entry": entry})
+                                "stored_tag_field": stored, "entry": entry, "position": len(current),
+                                "created": _created(item)})
         return current
 
     def _index(self, current):
+        """({key: [owned objects]}, {key: [unowned objects]}, [owned duplicates to delete])."""
         owned, unowned = {}, {}
+        extra = []
         for obj in current:
             target = owned if obj["owned"] else unowned
             target.setdefault(self._key(obj["entry"]), []).append(obj)
-        for key, objs in owned.items():
-            if len(objs) > 1:
+        for key, objs in sorted(owned.items(), key=lambda kv: str(kv[0])):
+            if len(objs) < 2:
+                continue
+            # Newest = the latest creation time Mimecast reports (createTime); without one
+            # (classic lists), the last in Mimecast's list order, which is creation order.
+            ranked = sorted(objs, key=lambda o: (o["created"] or "", o["position"]))
+            keep, others = ranked[-1], ranked[:-1]
+            if self.on_duplicate != "keep_newest":
                 raise EngineError(
                     "%d objects owned by this collection share the %s %r (ids %s); the collection "
-                    "will not guess which one is meant. Nothing was changed."
-                    % (len(objs), self.spec.key, key, ", ".join(o["id"] for o in objs)),
-                    fix="Delete or rename the extra objects in the console, then re-run.",
+                    "will not guess which one is meant. Nothing was changed. A duplicate like this "
+                    "can be left by a lost answer to a create or by two runs on one tenant at once."
+                    % (len(objs), self.spec.key, key, ", ".join(str(o["id"]) for o in objs)),
+                    fix="Set on_duplicate: keep_newest to keep id %s (the newest) and delete id(s) %s "
+                    "(only objects carrying the owner tag are touched), or delete the extra objects "
+                    "in the console, then re-run." % (keep["id"], ", ".join(str(o["id"]) for o in others)),
                 )
-        return owned, unowned
+            owned[key] = [keep]
+            for obj in others:
+                extra.append({"action": "delete", "object": obj, "duplicate": True,
+                              "reason": "duplicate of id %s (on_duplicate: keep_newest)" % keep["id"]})
+        return owned, unowned, extra
 
     def _match(self, key, owned, unowned):
         if key in owned:
@@ -222,8 +334,12 @@ class Engine:
                 or obj["stored_tag_field"] != self._tag(desired.get(self.spec.tag_field)))
 
     def plan(self, state, entries, current):
-        owned, unowned = self._index(current)
+        """The writes, one object at a time: each entry's update, create or replacement unit in
+        config order, then deletes (``deleted``, ``overridden``, duplicates)."""
+        owned, unowned, duplicates = self._index(current)
+        self.owned_index = {key: objs[0] for key, objs in owned.items()}
         actions = []
+        deletes = []
         keys = set()
         for entry in entries:
             key = self._key(entry)
@@ -231,7 +347,7 @@ class Engine:
             keys.add(key)
             if state == "deleted":
                 if obj is not None:
-                    actions.append({"action": "delete", "object": obj})
+                    deletes.append({"action": "delete", "object": obj})
                 continue
             collection = entry["_collection"]
             if obj is None:
@@ -250,16 +366,20 @@ class Engine:
             else:
                 actions.append({"action": "update", "object": obj, "desired": desired})
                 continue
-            actions.append({"action": "delete", "object": obj, "reason": reason})
-            actions.append({"action": "create", "collection": collection, "desired": desired,
-                            "reason": reason})
+            delete = {"action": "delete", "object": obj, "reason": reason}
+            create = {"action": "create", "collection": collection, "desired": desired, "reason": reason}
+            if self.spec.collections[collection].key_unique and obj["collection"] == collection:
+                # One key cannot exist twice: delete, then create at once (restored if the create fails).
+                create["replaces"] = obj
+                actions.extend([delete, create])
+            else:
+                # Both may exist at once: the new object first, so the protection never lapses.
+                actions.extend([create, delete])
         if state == "overridden" or (state == "deleted" and not entries):
-            for key, objs in sorted(owned.items()):
+            for key, objs in sorted(owned.items(), key=lambda kv: str(kv[0])):
                 if key not in keys:
-                    actions.extend({"action": "delete", "object": o} for o in objs)
-        order = {"delete": 0, "update": 1, "create": 2}
-        actions.sort(key=lambda a: order[a["action"]])
-        return actions
+                    deletes.extend({"action": "delete", "object": o} for o in objs)
+        return actions + deletes + duplicates
 
     def _fill(self, entry, base):
         desired = copy.deepcopy(base)
@@ -270,25 +390,115 @@ class Engine:
 
     # ------------------------------------------------------------------ apply
     def apply(self, actions):
-        """Run the planned writes; none in check mode."""
+        """Run the planned writes one by one (none in check mode); record each in ``self.done``.
+
+        Raises WriteFailed (with what was done and what not) on the first write that fails.
+        """
+        self.done = []
         if self.check_mode:
             return
-        for action in actions:
-            if action["action"] == "delete":
-                obj = action["object"]
-                self.spec.collections[obj["collection"]].delete(self.client, obj["id"])
-            elif action["action"] == "create":
-                collection = self.spec.collections[action["collection"]]
-                body = self.spec.to_api(action["collection"], self._tagged(action["desired"]))
-                action["id"] = collection.create(self.client, body)
-            else:
-                obj = action["object"]
-                new = self.spec.to_api(obj["collection"], self._tagged(action["desired"]))
-                old_entry = dict(obj["entry"])
-                old_entry[self.spec.tag_field] = obj["stored_tag_field"]
-                old = self.spec.to_api(obj["collection"], old_entry)
-                patch = {k: v for k, v in new.items() if old.get(k) != v}
-                self.spec.collections[obj["collection"]].update(self.client, obj["id"], patch)
+        for index, action in enumerate(actions):
+            try:
+                self._write(action)
+            except MimecastError as exc:
+                note = None
+                if exc.ambiguous:
+                    found, note = self._reconcile(action, exc)
+                    if found:
+                        self.done.append(self.describe(action))
+                        continue
+                restored = None
+                # Restoring is safe even if the failed create still lands later: Mimecast refuses
+                # one key twice in such a list (key_unique), so no duplicate can result.
+                if action["action"] == "create" and action.get("replaces"):
+                    restored = self._restore(action["replaces"])
+                    if restored.get("id"):
+                        self.done.append(describe_write("restore", self.spec.key, restored[self.spec.key],
+                                                        restored["collection"], restored["id"]))
+                raise WriteFailed(exc, self.done, [self.describe(a) for a in actions[index:]],
+                                  restored=restored, note=note)
+            self.done.append(self.describe(action))
+
+    def _write(self, action):
+        if action["action"] == "delete":
+            obj = action["object"]
+            self.spec.collections[obj["collection"]].delete(self.client, obj["id"])
+        elif action["action"] == "create":
+            collection = self.spec.collections[action["collection"]]
+            body = self.spec.to_api(action["collection"], self._tagged(action["desired"]))
+            action["id"] = collection.create(self.client, body)
+        else:
+            obj = action["object"]
+            new = self.spec.to_api(obj["collection"], self._tagged(action["desired"]))
+            old_entry = dict(obj["entry"])
+            old_entry[self.spec.tag_field] = obj["stored_tag_field"]
+            old = self.spec.to_api(obj["collection"], old_entry)
+            patch = {k: v for k, v in new.items() if old.get(k) != v}
+            self.spec.collections[obj["collection"]].update(self.client, obj["id"], patch)
+
+    def _reconcile(self, action, exc):
+        """After a write with an unknown outcome: re-read its list and decide.
+
+        Returns (True, None) when the re-read shows the write took effect (the action gets the
+        new id; a warning says so), else (False, a sentence for the error message). A create
+        that did not show up is NOT sent again: the first attempt may still be executing at
+        Mimecast (a timed-out call is not a cancelled call), and a second one could then make
+        the duplicate this check exists to prevent. The task fails and a re-run, which reads
+        first, creates it only if it is still missing.
+        """
+        name = action["collection"] if action["action"] == "create" else action["object"]["collection"]
+        key = self._key(action["desired"] if action["action"] != "delete" else action["object"]["entry"])
+        what = "%s of %r" % (action["action"], key)
+        try:
+            now = self.read([name])
+        except MimecastError as again:
+            return False, ("Its outcome is unknown: the re-read to check it failed too (%s)."
+                           % str(again.msg).rstrip("."))
+        if action["action"] == "create":
+            tagged = self._tag(action["desired"].get(self.spec.tag_field))
+            known = set(self._known_ids)
+            found = [o for o in now if o["owned"] and self._key(o["entry"]) == key
+                     and o["stored_tag_field"] == tagged and o["id"] not in known]
+            if found:
+                newest = sorted(found, key=lambda o: (o["created"] or "", o["position"]))[-1]
+                action["id"] = newest["id"]
+                self._warn("The %s got no clear answer (%s) but a re-read shows it was created (id %s); "
+                           "counted as done, not sent again." % (what, str(exc.msg).rstrip("."), newest["id"]))
+                return True, None
+            return False, ("The %s got no clear answer; a re-read shows no such object, so it was not "
+                           "created. It was not sent again, because a call that timed out may still be "
+                           "executed by Mimecast and a second one could make a duplicate." % what)
+        obj = action["object"]
+        same = [o for o in now if self._key(o["entry"]) == key and o["owned"] == obj["owned"]
+                and (o["id"] == obj["id"] or self.spec.collections[name].key_unique)]
+        if action["action"] == "delete" and not same:
+            self._warn("The %s got no clear answer (%s) but a re-read shows it is gone; counted as done."
+                       % (what, str(exc.msg).rstrip(".")))
+            return True, None
+        if action["action"] == "update" and same and not self._differs(action["desired"], same[0]):
+            self._warn("The %s got no clear answer (%s) but a re-read shows the change was made; counted "
+                       "as done." % (what, str(exc.msg).rstrip(".")))
+            return True, None
+        return False, "The %s got no clear answer; a re-read shows it did not take effect." % what
+
+    def _restore(self, obj):
+        """Put back an object deleted for a replacement whose create failed (one attempt)."""
+        entry = dict(obj["entry"])
+        entry[self.spec.tag_field] = obj["stored_tag_field"]
+        key = self._key(obj["entry"])
+        out = {self.spec.key: key, "collection": obj["collection"], "id": None}
+        try:
+            body = self.spec.to_api(obj["collection"], entry)
+            out["id"] = self.spec.collections[obj["collection"]].create(self.client, body)
+        except MimecastError as exc:
+            out["message"] = ("The original %r (deleted for the replacement) could NOT be restored (%s): "
+                              "it is missing now; re-run the task at once." % (key, str(exc.msg).rstrip(".")))
+            self._warn(out["message"])
+            return out
+        out["message"] = ("The original %r, deleted for the replacement, was restored as it was (new id %s)."
+                          % (key, out["id"]))
+        self._warn(out["message"])
+        return out
 
     # ------------------------------------------------------------------ run
     def prepare(self, state, config):
@@ -308,8 +518,19 @@ class Engine:
                     % (self.spec.tag_field, tagged, self.owner_tag),
                     fix="Leave the owner tag out of %s." % self.spec.tag_field,
                 )
+            limit = self.spec.narrative_max
+            if limit and state not in ("deleted", "gathered") and len(self._tag(tagged) or "") > limit:
+                raise EngineError(
+                    "The %s %r is %d characters long with the owner tag %r; the collection writes at "
+                    "most %d (its own limit, so that Mimecast cannot refuse it halfway through the "
+                    "task). Nothing was written."
+                    % (self.spec.tag_field, tagged, len(self._tag(tagged)), self.owner_tag, limit),
+                    field=self.spec.tag_field,
+                    fix="Shorten the %s to at most %d characters." % (
+                        self.spec.tag_field, limit - len(self._tag("")) - (1 if self.owner_tag else 0)),
+                )
             if key in seen:
-                raise EngineError("Two config entries have the %s %r." % (key_name, key),
+                raise EngineError("Two config entries have the %s %r. Nothing was written." % (key_name, key),
                                   fix="Merge them into one entry or change one.")
             seen.add(key)
             entries.append(entry)
@@ -326,6 +547,7 @@ class Engine:
             result["unmanaged"] = [self.public(o, tagged=True) for o in current if not o["owned"]]
             return result
         actions = self.plan(state, entries, current)
+        self._known_ids = {o["id"] for o in current}
         self.apply(actions)
         result["changed"] = bool(actions)
         result["actions"] = [self.describe(a) for a in actions]
@@ -369,8 +591,11 @@ class Engine:
             if key in touched and (obj["owned"] or self.adopt):
                 before[key] = self.public(obj)
                 after[key] = self.public(obj)
+        for key, obj in self.owned_index.items():
+            if key in after:
+                after[key] = self.public(obj)
         for action in actions:
-            if action["action"] == "delete":
+            if action["action"] == "delete" and not action.get("duplicate"):
                 after.pop(self._key(action["object"]["entry"]), None)
         for action in actions:
             if action["action"] == "delete":

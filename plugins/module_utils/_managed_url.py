@@ -71,6 +71,10 @@ def shared_hosting_domain(host):
 class ManagedUrlCollection(ClassicCollection):
     """Managed URLs, with Mimecast's duplicate-create error turned into a match."""
 
+    # Mimecast refuses a second entry for one URL (err_managed_url_exists_code, research 6.1):
+    # a change is delete + create of that one entry, restored if the create fails.
+    key_unique = True
+
     def __init__(self, spec):
         super().__init__(MANAGED_URL, "managed URL", "/api/ttp/url/get-all-managed-urls",
                          "/api/ttp/url/create-managed-url", "/api/ttp/url/delete-managed-url")

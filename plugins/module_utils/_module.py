@@ -25,7 +25,7 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._client import (
     check_options,
     check_url,
 )
-from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import STATES, Engine
+from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import ON_DUPLICATE, STATES, Engine
 from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError
 
 DEFAULT_BASE_URL = "https://api.services.mimecast.com"
@@ -57,6 +57,7 @@ def declarative_argument_spec(entry_options):
         state=dict(type="str", default="merged", choices=list(STATES)),
         owner_tag=dict(type="str", default="[ansible]"),
         adopt=dict(type="bool", default=False),
+        on_duplicate=dict(type="str", default="fail", choices=list(ON_DUPLICATE)),
     )
 
 
@@ -120,6 +121,10 @@ class MimecastModule:
             msg = str(exc)
             if isinstance(exc, MimecastError):
                 extra["error"] = exc.as_dict()
+        # A write failure after other writes: changed, done, not_done (and restored) tell exactly
+        # what the task did before it stopped.
+        if hasattr(exc, "result"):
+            extra.update(exc.result())
         self.module.fail_json(msg=msg, api_calls=self.api_calls(), **extra)
 
     def run(self, work):
@@ -137,4 +142,5 @@ class MimecastModule:
         """Run the declarative engine with the module's config/state and exit."""
         p = self.params
         self.run(lambda client: Engine(client, spec, owner_tag=p["owner_tag"], adopt=p["adopt"],
-                                       check_mode=self.check_mode).run(p["state"], p["config"]))
+                                       check_mode=self.check_mode, on_duplicate=p["on_duplicate"],
+                                       warn=self.module.warn).run(p["state"], p["config"]))

@@ -19,7 +19,13 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import ClassicCollection, Engine, Spec
+from ansible_collections.mailsec.mimecast.plugins.module_utils._client import MimecastError
+from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import (
+    ClassicCollection,
+    Engine,
+    Spec,
+    WriteFailed,
+)
 from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError, normalise_domain
 
 GROUP = "profile-group"
@@ -121,9 +127,16 @@ def read_members(client, group_id):
     return members
 
 
-def sync_groups(client, spec, state, config, owner_tag="[ansible]", adopt=False, check_mode=False):
-    """Groups through the engine, then their members. Returns the module result."""
-    engine = Engine(client, spec, owner_tag=owner_tag, adopt=adopt, check_mode=check_mode)
+def sync_groups(client, spec, state, config, owner_tag="[ansible]", adopt=False, check_mode=False,
+                on_duplicate="fail", warn=None):
+    """Groups through the engine, then their members. Returns the module result.
+
+    Writes go one by one (group writes, then one member call per group and direction); on a
+    failure WriteFailed lists every write done (member calls with the members that a re-read
+    shows were really added or removed) and every planned write not done.
+    """
+    engine = Engine(client, spec, owner_tag=owner_tag, adopt=adopt, check_mode=check_mode,
+                    on_duplicate=on_duplicate, warn=warn)
     entries = engine.prepare(state, config)
     current = engine.read([GROUP])
     result = {"changed": False, "actions": []}
@@ -138,6 +151,7 @@ def sync_groups(client, spec, state, config, owner_tag="[ansible]", adopt=False,
     group_actions = engine.plan(state, entries, current)
     by_key = {obj["entry"]["description"]: obj for obj in current
               if obj["owned"] or adopt}
+    by_key.update(engine.owned_index)
     deleted = {a["object"]["id"] for a in group_actions if a["action"] == "delete"}
     member_plan = []
     before, after = {}, {}
@@ -160,27 +174,63 @@ def sync_groups(client, spec, state, config, owner_tag="[ansible]", adopt=False,
         after[key] = {"id": obj["id"] if obj else None, "members": final}
         member_plan.append({"description": key, "object": obj, "add": add, "remove": remove})
     for action in group_actions:
-        if action["action"] == "delete":
+        if action["action"] == "delete" and not action.get("duplicate"):
             key = action["object"]["entry"]["description"]
             before.setdefault(key, {"id": action["object"]["id"], "members": None})
             after.pop(key, None)
-    if not check_mode:
-        engine.apply(group_actions)
-    created = {a["desired"]["description"]: a.get("id") for a in group_actions if a["action"] == "create"}
     member_actions = []
     for item in member_plan:
-        group_id = item["object"]["id"] if item["object"] else created.get(item["description"])
-        if item["description"] in after and group_id:
-            after[item["description"]]["id"] = group_id
-        for verb, members, path, tolerated in (("add_members", item["add"], ADD, (ALREADY,)),
-                                               ("remove_members", item["remove"], REMOVE, (NOT_FOUND,))):
-            if not members:
-                continue
-            member_actions.append({"action": verb, "description": item["description"], "members": members,
-                                   "id": group_id})
-            if not check_mode:
-                client.classic(path, [member_body(group_id, m) for m in members], write=True,
-                               tolerate=tolerated)
+        group_id = item["object"]["id"] if item["object"] else None
+        for verb, members in (("add_members", item["add"]), ("remove_members", item["remove"])):
+            if members:
+                member_actions.append({"action": verb, "description": item["description"], "members": members,
+                                       "id": group_id})
+    engine._known_ids = {o["id"] for o in current}
+    try:
+        engine.apply(group_actions)
+    except WriteFailed as exc:
+        # The member changes planned after the failed group write were not made either.
+        raise WriteFailed(exc.cause, exc.done, exc.not_done + [dict(a) for a in member_actions],
+                          restored=exc.restored, note=exc.note)
+    created = {a["desired"]["description"]: a.get("id") for a in group_actions if a["action"] == "create"}
+    for action in member_actions:
+        if action["id"] is None:
+            action["id"] = created.get(action["description"])
+        if action["description"] in after and action["id"]:
+            after[action["description"]]["id"] = action["id"]
+    done = list(engine.done)
+    for index, action in enumerate(member_actions):
+        if check_mode:
+            break
+        adding = action["action"] == "add_members"
+        try:
+            client.classic(ADD if adding else REMOVE, [member_body(action["id"], m) for m in action["members"]],
+                           write=True, tolerate=(ALREADY,) if adding else (NOT_FOUND,))
+        except MimecastError as exc:
+            # Mimecast processes the members of one call one by one: re-read the group to say
+            # exactly which of them took effect before the failure.
+            try:
+                now = set(read_members(client, action["id"]))
+            except MimecastError:
+                now = None
+            not_done = [dict(a) for a in member_actions[index + 1:]]
+            if now is not None:
+                made = [m for m in action["members"] if (m in now) == adding]
+                missing = [m for m in action["members"] if m not in made]
+                if made:
+                    done.append(dict(action, members=made))
+                if not missing:
+                    (warn or getattr(client, "_warn", None) or (lambda msg: None))(
+                        "The %s call for %r got no clear answer (%s) but a re-read shows it took effect; "
+                        "counted as done." % (action["action"], action["description"], str(exc.msg).rstrip(".")))
+                    continue
+                not_done.insert(0, dict(action, members=missing))
+                note = None
+            else:
+                not_done.insert(0, dict(action))
+                note = "A re-read of the group's members failed too, so which members changed is unknown."
+            raise WriteFailed(exc, done, not_done, note=note)
+        done.append(dict(action))
     described = [engine.describe(a) for a in group_actions]
     result["actions"] = described + member_actions
     result["changed"] = bool(result["actions"])

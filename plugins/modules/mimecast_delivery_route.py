@@ -23,6 +23,16 @@ description:
     Policies of this route for domains no longer listed are deleted.
   - Each list is read once (all pages); only differences are written; deletes go policies
     first, then definitions, because Mimecast refuses to delete a definition in use.
+  - Every value is checked before the first write - ports 1-65535, host names (a DNS name or
+    an IPv4 address; private, loopback, link-local and other non-public addresses only with
+    O(allow_private_host=true)), domains, and the length of every narrative (at most 200
+    characters with the owner tag, the collection's own limit) - so a bad value never leaves
+    half a route behind.
+  - Writes go one by one. If one fails, the task fails with C(changed=true) when anything was
+    written, and lists in C(done) every write made and in C(not_done) every planned write not
+    made; a re-run makes only the writes still needed. A write with no clear answer (timeout,
+    HTTP 5xx) is not sent again; the list is re-read and the write counted as done only if the
+    object is there.
 author:
   - Mailsec Mimecast developers (@mailsec)
 extends_documentation_fragment:
@@ -53,16 +63,25 @@ options:
     description: The primary delivery host. Required when O(state=present).
     type: str
   port:
-    description: The primary host's port.
+    description: The primary host's port, 1-65535.
     type: int
     default: 25
   alternate_hostname:
     description: The fail-over host. Omit for no alternate route.
     type: str
   alternate_port:
-    description: The fail-over host's port.
+    description: The fail-over host's port, 1-65535.
     type: int
     default: 25
+  allow_private_host:
+    description:
+      - Accept a private, loopback, link-local, shared (100.64.0.0/10) or otherwise non-public
+        IPv4 address (or C(localhost)) as O(hostname) or O(alternate_hostname). Mimecast delivers
+        from its cloud over the internet, so such a route does not reach your server (or reaches
+        someone else's); only set this when your Mimecast tenant really has such a path.
+    type: bool
+    default: false
+    version_added: 0.2.0
   domains:
     description: The recipient domains routed this way (one policy each). Required when O(state=present).
     type: list
@@ -107,8 +126,25 @@ api_calls:
   description: How many Mimecast API calls the task made (C(read), C(write), C(auth), C(total)).
   returned: always
   type: dict
+done:
+  description: On a failed write, every write the task made before it (C(action), C(object), C(id)).
+  returned: when a write failed
+  type: list
+  elements: dict
+  version_added: 0.2.0
+not_done:
+  description: On a failed write, every planned write not made, the failed one first.
+  returned: when a write failed
+  type: list
+  elements: dict
+  version_added: 0.2.0
 '''
 
+import ipaddress
+import re
+
+from ansible_collections.mailsec.mimecast.plugins.module_utils._client import MimecastError
+from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import NARRATIVE_MAX, WriteFailed
 from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError, normalise_domain
 from ansible_collections.mailsec.mimecast.plugins.module_utils._module import MimecastModule
 from ansible_collections.mailsec.mimecast.plugins.module_utils._policy import target_from_api
@@ -118,6 +154,9 @@ DEFINITIONS = BASE + "/definitions"
 POLICIES = BASE + "/policies"
 # The id of an object check mode predicts would be created.
 PENDING = "(to be created)"
+# RFC 1123 host name: labels of 1-63 letters, digits and hyphens, at most 253 characters.
+_HOST = re.compile(r"^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}(?<!-)\.)*[a-z0-9-]{1,63}(?<!-)$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}$")
 
 
 def definition_view(item):
@@ -134,9 +173,12 @@ def policy_view(item):
 
 
 class Route:
-    def __init__(self, module, client):
+    """Plans (``dry``: check mode and the plan a real run is measured against) or applies the route."""
+
+    def __init__(self, module, client, dry=False):
         self.module = module
         self.client = client
+        self.dry = dry
         self.p = module.params
         self.actions = []
         self.before = {}
@@ -149,13 +191,38 @@ class Route:
     def write(self, action, kind, narrative, call, *args):
         """Record an action; run it unless in check mode; return the object id (None if predicted)."""
         entry = {"action": action, "object": narrative, "collection": kind}
-        self.actions.append(entry)
-        if self.module.check_mode:
+        if self.dry:
+            self.actions.append(entry)
             return args[0] if action == "update" else PENDING
-        result = call(*args)
-        new_id = result[0] if action == "create" else (args[0] if action == "update" else None)
+        try:
+            result = call(*args)
+            new_id = result[0] if action == "create" else (args[0] if action == "update" else None)
+        except MimecastError as exc:
+            new_id = self.reconcile(exc, action, narrative, *args)
         entry["id"] = new_id
+        # Recorded only once done: self.actions is the exact list of writes made.
+        self.actions.append(entry)
         return new_id
+
+    def reconcile(self, exc, action, narrative, *args):
+        """A create with no clear answer (timeout, HTTP 5xx): re-read; if the object is there it
+        was created (warn, use it), else fail. Not sent again: the first call may still run."""
+        if not exc.ambiguous or action != "create":
+            raise exc
+        path = args[0]
+        try:
+            found = [i for i in self.client.rest_list(path) if i.get("description") == narrative
+                     and i.get("id") not in self.known_ids]
+        except MimecastError:
+            found = []
+        if not found:
+            raise MimecastError(
+                "%s A re-read shows %r was not created; it was not sent again, because a call that timed "
+                "out may still be executed by Mimecast and a second one could make a duplicate."
+                % (str(exc.msg), narrative), code=exc.code, status=exc.status, path=exc.path, fix=exc.fix)
+        self.module.module.warn("The create of %r got no clear answer (%s) but a re-read shows it was created "
+                                "(id %s); counted as done." % (narrative, str(exc.msg).rstrip("."), found[-1]["id"]))
+        return found[-1]["id"]
 
     def ensure(self, path, current, narrative, body, view):
         """Create or patch one object to body; returns its id."""
@@ -164,7 +231,8 @@ class Route:
         self.after[narrative] = dict(body, id=obj["id"] if obj else PENDING)
         if obj is None:
             created = {k: v for k, v in body.items() if v is not None}
-            return self.write("create", kind, narrative, self.client.rest_create, path, dict(created, description=narrative))
+            return self.write("create", kind, narrative, self.client.rest_create, path,
+                              dict(created, description=narrative))
         self.before[narrative] = dict(view(obj), id=obj["id"])
         old = view(obj)
         patch = {k: v for k, v in body.items() if k in old and old[k] != v}
@@ -180,14 +248,16 @@ class Route:
         self.write("delete", path.rsplit("/", 1)[-1], narrative,
                    lambda i: self.client.rest_delete("%s/%s" % (path, i)), obj["id"])
 
-    def run(self):
+    def run(self, definition_items, policy_items):
         p = self.p
         desc = p["description"]
-        definitions = self.index(self.client.rest_list(DEFINITIONS))
-        policies = self.index(self.client.rest_list(POLICIES))
+        self.known_ids = {i.get("id") for i in definition_items + policy_items}
+        definitions = self.index(definition_items)
+        policies = self.index(policy_items)
         primary_name, alternate_name = self.name(desc), self.name(desc + " - alternate")
         prefix = desc + " - "
-        ours = {n: o for n, o in policies.items() if n.startswith(prefix) and (not p["owner_tag"] or n.endswith(" " + p["owner_tag"]))}
+        ours = {n: o for n, o in policies.items()
+                if n.startswith(prefix) and (not p["owner_tag"] or n.endswith(" " + p["owner_tag"]))}
         wanted = {self.name(prefix + d): d for d in p["domains"]}
         for narrative, obj in sorted(ours.items()):
             if p["state"] == "absent" or narrative not in wanted:
@@ -222,22 +292,81 @@ class Route:
         return out
 
 
-def work(module, client):
+def check_host(value, option, allow_private):
+    """A delivery host: a DNS name or a public IPv4 address. Returns the problem or None."""
+    try:
+        address = ipaddress.ip_address(value.strip("[]"))
+    except ValueError:
+        address = None
+    if address is not None:
+        if address.version != 4:
+            return "%s %r: Mimecast delivery routes take a host name or an IPv4 address" % (option, value)
+        if not address.is_global and not allow_private:
+            return ("%s %r is a private, loopback, link-local or otherwise non-public address, which "
+                    "Mimecast's cloud cannot deliver to; give the public host name or address of the mail "
+                    "server, or set allow_private_host: true" % (option, value))
+        return None
+    if not _HOST.match(value) or "." not in value and value != "localhost":
+        return "%s %r is not a valid host name (letters, digits, hyphens and dots)" % (option, value)
+    if (value == "localhost" or value.endswith(".localhost")) and not allow_private:
+        return ("%s %r is this machine (loopback), which Mimecast's cloud cannot deliver to; give the "
+                "public host name of the mail server, or set allow_private_host: true" % (option, value))
+    return None
+
+
+def validate(module):
+    """Every value, before the first API call: a bad one must not leave half a route behind."""
     p = module.params
+    problems = []
+    for option in ("port", "alternate_port"):
+        if not 1 <= p[option] <= 65535:
+            problems.append("%s %d is not a TCP port; use 1-65535 (25 for SMTP)" % (option, p[option]))
     if p["state"] == "present":
-        problems = []
         if not p["hostname"]:
             problems.append("hostname is required with state present")
         if not p["domains"]:
             problems.append("domains is required with state present (the recipient domains to route)")
-        if problems:
-            raise GuardrailError(problems)
-        p["hostname"] = normalise_domain(p["hostname"])
-        if p["alternate_hostname"]:
-            p["alternate_hostname"] = normalise_domain(p["alternate_hostname"])
-        p["domains"] = sorted({normalise_domain(d) for d in p["domains"]})
-    route = Route(module, client)
-    route.run()
+    for option in ("hostname", "alternate_hostname"):
+        if p[option]:
+            p[option] = normalise_domain(p[option])
+            problem = check_host(p[option], option, p["allow_private_host"])
+            if problem:
+                problems.append(problem)
+    domains = []
+    for domain in p["domains"]:
+        name = normalise_domain(domain)
+        if not _DOMAIN.match(name):
+            problems.append("domains: %r is not a domain name" % domain)
+        elif name not in domains:
+            domains.append(name)
+    p["domains"] = sorted(domains)
+    tag = p["owner_tag"]
+    longest = [p["description"] + " - alternate"] + [p["description"] + " - " + d for d in p["domains"]]
+    for text in longest:
+        stored = "%s %s" % (text, tag) if tag else text
+        if len(stored) > NARRATIVE_MAX:
+            problems.append(
+                "the object name %r would be %d characters long with the owner tag, over the %d the collection "
+                "writes (its own limit); shorten description (or the domain)" % (stored, len(stored), NARRATIVE_MAX))
+            break
+    if problems:
+        raise GuardrailError(problems)
+
+
+def work(module, client):
+    validate(module)
+    definitions = client.rest_list(DEFINITIONS)
+    policies = client.rest_list(POLICIES)
+    planned = Route(module, client, dry=True)
+    planned.run(definitions, policies)
+    if module.check_mode:
+        route = planned
+    else:
+        route = Route(module, client)
+        try:
+            route.run(definitions, policies)
+        except MimecastError as exc:
+            raise WriteFailed(exc, route.actions, planned.actions[len(route.actions):])
     return {"changed": bool(route.actions), "actions": route.actions, "before": route.before, "after": route.after}
 
 
@@ -253,6 +382,7 @@ def main():
             domains=dict(type="list", elements="str", default=[]),
             override=dict(type="bool", default=False),
             owner_tag=dict(type="str", default="[ansible]"),
+            allow_private_host=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )

@@ -179,7 +179,7 @@ def work(module, client):
         internal = read_internal_domains(client)
     spec = GroupSpec(check_member=sender_check(internal, p["allow_domain"]))
     result = sync_groups(client, spec, p["state"], config, owner_tag=p["owner_tag"], adopt=p["adopt"],
-                         check_mode=module.check_mode)
+                         check_mode=module.check_mode, on_duplicate=p["on_duplicate"], warn=module.module.warn)
     result["policy_confirmed"] = False
     if p["state"] not in ("deleted", "gathered"):
         result["internal_domains"] = internal

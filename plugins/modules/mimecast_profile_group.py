@@ -98,6 +98,20 @@ api_calls:
   returned: always
   type: dict
   sample: {read: 2, write: 2, auth: 1, total: 5}
+done:
+  description:
+    - When a write fails, every write made before it (group writes; member changes with the
+      members a re-read of the group shows were really changed).
+  returned: when a write failed
+  type: list
+  elements: dict
+  version_added: 0.2.0
+not_done:
+  description: When a write fails, every planned write not made, the failed one first.
+  returned: when a write failed
+  type: list
+  elements: dict
+  version_added: 0.2.0
 '''
 
 from ansible_collections.mailsec.mimecast.plugins.module_utils._module import (
@@ -115,7 +129,8 @@ def main():
     module = MimecastModule(argument_spec, supports_check_mode=True)
     p = module.params
     module.run(lambda client: sync_groups(client, GroupSpec(), p["state"], p["config"], owner_tag=p["owner_tag"],
-                                          adopt=p["adopt"], check_mode=module.check_mode))
+                                          adopt=p["adopt"], check_mode=module.check_mode,
+                                          on_duplicate=p["on_duplicate"], warn=module.module.warn))
 
 
 if __name__ == "__main__":

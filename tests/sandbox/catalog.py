@@ -824,6 +824,8 @@ def create_managed_url(ctx, data, meta):
         comment = item.get("comment") or ""
         if not isinstance(comment, str):
             raise Invalid("err_validation_invalid_type", "Must be a string", "comment")
+        if len(comment) > 200:      # no public limit is known; the sandbox enforces the collection's 200
+            raise Invalid("err_validation_invalid_length", "At most 200 characters", "comment")
         flags = {k: optional_bool(item, k) and (action == "permit" or k == "disableLogClick")
                  for k in ("disableUserAwareness", "disableRewrite", "disableLogClick")}
         for entry in ctx.state["managed_urls"].values():

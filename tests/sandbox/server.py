@@ -104,13 +104,17 @@ class PageTokens:
 
 class Fault:
     def __init__(self, method=None, path=None, status=None, times=1, headers=None, delay=0.0,
-                 body=None, fail_code=None, tenant=None):
+                 body=None, fail_code=None, tenant=None, skip=0, late=False, expire_tokens=False):
         if not path:
             raise ValueError("add_fault needs path= (exact, or a prefix ending with *)")
         self.method = method.upper() if method else None
         self.path, self.status, self.times = path, status, int(times)
         self.headers = {str(k): str(v) for k, v in (headers or {}).items()}
         self.delay, self.body, self.fail_code, self.tenant = float(delay), body, fail_code, tenant
+        # skip: let that many matching calls through first; late: execute the call, then sleep
+        # `delay` before answering (a lost answer to a write that happened); expire_tokens: every
+        # token expires once this call has been answered (token expiry in the middle of a run).
+        self.skip, self.late, self.expire_tokens = int(skip), bool(late), bool(expire_tokens)
 
     def matches(self, tenant, method, path):
         if self.method and self.method != method:
@@ -161,7 +165,8 @@ class Fault:
                         "error_description": message}, headers
 
     def as_dict(self):
-        keys = ("method", "path", "status", "times", "headers", "delay", "body", "fail_code", "tenant")
+        keys = ("method", "path", "status", "times", "headers", "delay", "body", "fail_code", "tenant", "skip",
+                "late", "expire_tokens")
         return {k: getattr(self, k) for k in keys}
 
 
@@ -284,10 +289,13 @@ class Sandbox:
             self._log = []
 
     def add_fault(self, method=None, path=None, status=None, times=1, headers=None, delay=0.0,
-                  body=None, fail_code=None, tenant=None):
-        """Answer the next `times` matching calls with a fault instead of executing them.
-        delay only (no status/body/fail_code): answer normally after `delay` seconds."""
-        fault = Fault(method, path, status, times, headers, delay, body, fail_code, tenant)
+                  body=None, fail_code=None, tenant=None, skip=0, late=False, expire_tokens=False):
+        """Answer the next `times` matching calls (after `skip` untouched ones) with a fault
+        instead of executing them. delay only (no status/body/fail_code): answer normally after
+        `delay` seconds (with late=True: execute first, then wait before answering).
+        expire_tokens=True: every token expires after the faulted call."""
+        fault = Fault(method, path, status, times, headers, delay, body, fail_code, tenant, skip, late,
+                      expire_tokens)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -489,11 +497,14 @@ class Sandbox:
             else:
                 tenant, auth_error = self._identify(path, headers, form)
             fault = next((f for f in self._faults if f.matches(tenant, method, path)), None)
+            if fault and fault.skip > 0:
+                fault.skip -= 1
+                fault = None
             if fault:
                 fault.times -= 1
                 if fault.times <= 0:
                     self._faults.remove(fault)
-        if fault and fault.delay:
+        if fault and fault.delay and not fault.late:
             time.sleep(fault.delay)
         with self._lock:
             exceeded, rate_headers = (False, {}) if microsoft else self._rate(tenant)
@@ -513,6 +524,11 @@ class Sandbox:
                 "status": status, "fault": bool(fault),
                 "write": is_exo_write(path, body) if microsoft else is_write(method, path),
                 "time": time.time()})
+            if fault and fault.expire_tokens:
+                for entry in self._tokens.values():
+                    entry[1] = 0
+        if fault and fault.delay and fault.late:
+            time.sleep(fault.delay)
         rate_headers.update(extra)
         return status, out, rate_headers
 

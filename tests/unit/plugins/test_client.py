@@ -127,16 +127,28 @@ def test_5xx_and_connection_errors_retried_for_reads_only():
     with pytest.raises(MimecastError) as err:
         client.rest_update(AS + "/id1", {"enabled": False})
     assert "may or may not have happened" in str(err.value)
+    assert err.value.ambiguous is True  # the engine re-reads before deciding (issue 8 item 5)
     calls.assert_done()
 
 
 def test_write_connection_error_is_not_retried():
     calls = ExpectedCalls(TOKEN, Call("DELETE", AS + "/id1", error=httpx.ReadTimeout))
     client, dummy, warnings = make(calls)
-    with pytest.raises(MimecastError, match="may or may not have reached Mimecast"):
+    with pytest.raises(MimecastError, match="may or may not have reached Mimecast") as err:
         client.rest_delete(AS + "/id1")
     calls.assert_done()
     assert not warnings
+    assert err.value.ambiguous is True
+
+
+def test_a_clear_refusal_of_a_write_is_not_ambiguous():
+    calls = ExpectedCalls(TOKEN, Call("POST", AS, status=400, json_body={"errors": [
+        {"code": "err_validation_invalid_value", "message": "bad", "field": "description"}]}))
+    client, dummy, dummy2 = make(calls)
+    with pytest.raises(MimecastError) as err:
+        client.rest_create(AS, {"description": "x"})
+    assert err.value.ambiguous is False and err.value.status == 400
+    calls.assert_done()
 
 
 def test_200_with_fail_carries_mimecast_code():

@@ -8,7 +8,7 @@ import copy
 import pytest
 
 from ansible_collections.mailsec.mimecast.plugins.module_utils._client import MimecastError
-from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import Engine
+from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import Engine, WriteFailed
 from ansible_collections.mailsec.mimecast.plugins.modules.mimecast_antispoof_bypass import AntiSpoofBypassSpec
 
 IP_PATH = "/policy-management/cloud-gateway/v1/anti-spoofing/policies"
@@ -136,12 +136,13 @@ def test_duplicate_owned_narratives_are_an_error_listing_ids():
     assert client.writes() == []
 
 
-def test_switching_ip_to_spf_is_delete_plus_create():
+def test_switching_ip_to_spf_creates_the_new_policy_before_deleting_the_old():
     client = FakeClient()
     run(client, "merged", [VENDOR])
     result = run(client, "merged", [{"description": "Vendor sim", "spf_domains": ["mail.vendor.example"]}])
+    # Both may exist at once, so the bypass never lapses: create first, then delete (issue 8 item 3).
     assert [(a["action"], a["collection"]) for a in result["actions"]] == [
-        ("delete", "anti-spoofing"), ("create", "anti-spoofing-bypass")]
+        ("create", "anti-spoofing-bypass"), ("delete", "anti-spoofing")]
     assert client.data[IP_PATH] == [] and client.data[SPF_PATH][0]["option"] == "enable_bypass"
 
 
@@ -162,3 +163,129 @@ def test_duplicate_config_entries_refused_before_any_call():
     with pytest.raises(MimecastError, match="Two config entries"):
         run(client, "merged", [VENDOR, VENDOR])
     assert client.log == []
+
+
+# ------------------------------------------------------------------ issue 8: faults and limits
+class FailingClient(FakeClient):
+    """Fails the n-th create (1-based); ``executed`` = the create happens before the failure."""
+
+    def __init__(self, fail_create=None, executed=False, error=None, **collections):
+        super().__init__(**collections)
+        self.fail_create, self.executed, self.creates = fail_create, executed, 0
+        self.error = error or MimecastError("Mimecast answered HTTP 500.", status=500, ambiguous=True)
+        self.warnings = []
+        self._warn = self.warnings.append
+
+    def rest_create(self, path, body):
+        self.creates += 1
+        if self.creates == self.fail_create:
+            if self.executed:
+                super().rest_create(path, body)
+            else:
+                self.log.append(("POST", path))
+            raise self.error
+        return super().rest_create(path, body)
+
+
+def sims(count):
+    return [dict(VENDOR, description="Sim %02d" % n) for n in range(1, count + 1)]
+
+
+def test_failure_in_the_middle_lists_every_write_done_and_not_done():
+    client = FailingClient(fail_create=5, error=MimecastError("Mimecast answered HTTP 400.", status=400))
+    with pytest.raises(WriteFailed) as caught:
+        run(client, "merged", sims(10))
+    result = caught.value.result()
+    assert result["changed"] is True
+    assert [d["description"] for d in result["done"]] == ["Sim 01", "Sim 02", "Sim 03", "Sim 04"]
+    assert all(d["id"] for d in result["done"])
+    assert [d["description"] for d in result["not_done"]] == ["Sim %02d" % n for n in range(5, 11)]
+    assert "4 write(s), which stay done" in str(caught.value) and "6 planned write(s) were not done" in str(
+        caught.value)
+    client.fail_create = None
+    again = run(client, "merged", sims(10))
+    assert [a["description"] for a in again["actions"]] == ["Sim %02d" % n for n in range(5, 11)]
+    assert len(client.data[IP_PATH]) == 10
+
+
+def test_failure_on_first_write_says_nothing_was_written():
+    client = FailingClient(fail_create=1, error=MimecastError("HTTP 400.", status=400))
+    with pytest.raises(WriteFailed, match="Nothing was written") as caught:
+        run(client, "merged", sims(2))
+    assert caught.value.result()["changed"] is False
+
+
+def test_ambiguous_create_that_happened_counts_as_done_with_a_warning():
+    client = FailingClient(fail_create=2, executed=True)
+    result = run(client, "merged", sims(3))
+    assert [a["id"] for a in result["actions"]] == ["id-1", "id-2", "id-3"]
+    assert len(client.data[IP_PATH]) == 3
+    assert any("re-read shows it was created (id id-2)" in w for w in client.warnings)
+    again = run(client, "merged", sims(3))
+    assert again["changed"] is False
+
+
+def test_ambiguous_create_that_did_not_happen_fails_truthfully_without_resending():
+    client = FailingClient(fail_create=2, executed=False)
+    with pytest.raises(WriteFailed, match="not sent again") as caught:
+        run(client, "merged", sims(3))
+    posts = [w for w in client.writes() if w[0] == "POST"]
+    assert len(posts) == 2
+    assert [d["description"] for d in caught.value.result()["done"]] == ["Sim 01"]
+
+
+def test_on_duplicate_keep_newest_deletes_only_older_owned_copies():
+    item = {"description": "Vendor sim [ansible]", "option": "no_action", "sourceIPs": ["52.201.210.35/32"],
+            "fromEternal": True, "toEternal": True}
+    console = dict(item, id="c9", description="Vendor sim", createTime="2026-12-01T00:00:00Z")
+    client = FakeClient(**{IP_PATH: [dict(item, id="a1", createTime="2026-11-01T00:00:00Z"),
+                                     dict(item, id="b2", createTime="2026-11-02T00:00:00Z"), console]})
+    with pytest.raises(MimecastError, match="on_duplicate: keep_newest to keep id b2") as caught:
+        run(client, "merged", [dict(VENDOR, valid_to=None)])
+    assert "a1" in str(caught.value) and client.writes() == []
+    result = run(client, "merged", [dict(VENDOR, valid_to=None)], on_duplicate="keep_newest")
+    assert [(a["action"], a["id"]) for a in result["actions"]] == [("update", "b2"), ("delete", "a1")]
+    assert "duplicate of id b2" in result["actions"][1]["reason"]
+    assert sorted(i["id"] for i in client.data[IP_PATH]) == ["b2", "c9"]
+
+
+def test_on_duplicate_rejects_unknown_values():
+    with pytest.raises(MimecastError, match="on_duplicate"):
+        run(FakeClient(), "merged", [VENDOR], on_duplicate="keep_all")
+
+
+@pytest.mark.parametrize("length, ok", [(190, True), (191, False)])
+def test_narrative_length_checked_before_any_call(length, ok):
+    client = FakeClient()
+    config = [VENDOR, dict(VENDOR, description="x" * length)]
+    if ok:
+        run(client, "merged", config)
+        assert len(client.data[IP_PATH]) == 2
+    else:
+        with pytest.raises(MimecastError, match="at most 200") as caught:
+            run(client, "merged", config)
+        assert "at most 190 characters" in str(caught.value) and client.log == []
+
+
+def test_group_create_failure_lists_the_member_adds_not_done():
+    from ansible_collections.mailsec.mimecast.plugins.module_utils._profile_group import GroupSpec, sync_groups
+
+    class Classic:
+        def __init__(self):
+            self.log = []
+
+        def classic(self, path, data=None, write=False, paginate=False, page_size=100, tolerate=()):
+            self.log.append(path)
+            if path.endswith("find-groups"):
+                return [{"folders": []}]
+            raise MimecastError("Mimecast answered %s with HTTP 400." % path, status=400)
+
+    client = Classic()
+    with pytest.raises(WriteFailed) as caught:
+        sync_groups(client, GroupSpec(), "merged", [{"description": "Sims", "members": ["a@vendor.example"]}])
+    result = caught.value.result()
+    assert result["changed"] is False and result["done"] == []
+    assert [(d["action"], d["description"]) for d in result["not_done"]] == [("create", "Sims"),
+                                                                             ("add_members", "Sims")]
+    assert "2 planned write(s) were not done" in str(caught.value)
+    assert not any(p.endswith("add-group-member") for p in client.log)
