@@ -3,17 +3,28 @@
 
 from __future__ import annotations
 
+import datetime
+import re
+from pathlib import Path
+
 import pytest
+import yaml
 
 ROLE = "mailsec.mimecast.phish_sim_allowlist"
 APPLY_TASKS = ("Permitted-sender profile group", "Anti-spoofing bypass for the vendor's source IPs",
                "Greylisting bypass for the vendor's source IPs", "Managed URLs for the vendor's link domains")
 
 
+# The campaign window is relative to today: the role refuses end dates in the past.
+TODAY = datetime.datetime.now(datetime.timezone.utc).date()
+VALID_FROM = (TODAY - datetime.timedelta(days=1)).isoformat()
+VALID_TO = (TODAY + datetime.timedelta(days=30)).isoformat()
+
+
 def role(runbook_dir, **extra):
     variables = {"phish_sim_allowlist_vendor": "dune_security",
-                 "phish_sim_allowlist_valid_from": "2026-12-01",
-                 "phish_sim_allowlist_valid_to": "2026-12-31",
+                 "phish_sim_allowlist_valid_from": VALID_FROM,
+                 "phish_sim_allowlist_valid_to": VALID_TO,
                  "phish_sim_allowlist_link_domains": ["training.dune-sim.example"],
                  "phish_sim_allowlist_sender_addresses": ["simulations@dune-sim.example"],
                  "phish_sim_allowlist_tenant": "demo",
@@ -116,7 +127,7 @@ def test_runbook_for_dune_lists_only_what_has_no_api(sandbox, play, tmp_path):
                      "## Step 3: Attachment Protection Bypass policy", "## Step 4: Impersonation Protection Bypass policy"]
     assert runbook.count("| Source IP Ranges | 52.201.210.35/32 |") == 4
     assert runbook.count("| Policy Override | Checked |") == 4
-    assert "| Validity | Enable; from 2026-12-01 to 2026-12-31 |" in runbook
+    assert "| Validity | Enable; from %s to %s |" % (VALID_FROM, VALID_TO) in runbook
     for done_by_api in ("Anti-Spoofing >", "Greylisting >", "Managed URL", "Permitted URLs"):
         assert done_by_api not in runbook
     assert "Internal domains of this tenant: corp-mail.example, corp.example." in runbook
