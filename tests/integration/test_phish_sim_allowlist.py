@@ -241,7 +241,7 @@ def test_long_campaign_is_refused_before_the_first_write(sandbox, play, tmp_path
     msg = failure(refused)["msg"]
     assert "at most 200 (phish_sim_allowlist_max_name_length)" in msg
     assert "at most %d characters" % room in msg
-    assert sandbox.writes("demo") == []
+    assert sandbox.requests() == []  # refused before even a token request
     # At the limit everything is written: the role's limit is Mimecast's (the sandbox's) limit.
     applied = play(role(tmp_path, phish_sim_allowlist_campaign="C" * room))
     assert applied.rc == 0, applied.stdout[-3000:]
@@ -255,7 +255,7 @@ def test_foreign_owner_tag_is_refused_and_their_objects_survive(sandbox, play, t
     before = without_volatile(sandbox.state("demo"))
     result = play(role(tmp_path, phish_sim_allowlist_state="absent", phish_sim_allowlist_owner_tag="[ansible]"))
     assert "not specific to this role" in failure(result)["msg"]
-    assert sandbox.writes("demo") == [] and without_volatile(sandbox.state("demo")) == before
+    assert sandbox.requests() == [] and without_volatile(sandbox.state("demo")) == before
 
 
 def test_tenant_name_never_leaves_the_runbook_dir(sandbox, play, tmp_path):
