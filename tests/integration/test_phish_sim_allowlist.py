@@ -124,7 +124,8 @@ def test_runbook_for_dune_lists_only_what_has_no_api(sandbox, play, tmp_path):
     runbook = (tmp_path / "demo-dune_security.md").read_text()
     steps = [line for line in runbook.splitlines() if line.startswith("## Step")]
     assert steps == ["## Step 1: Permitted Senders policy", "## Step 2: URL Protection Bypass policy",
-                     "## Step 3: Attachment Protection Bypass policy", "## Step 4: Impersonation Protection Bypass policy"]
+                     "## Step 3: Attachment Protection Bypass policy",
+                     "## Step 4: Impersonation Protection Bypass policy"]
     assert runbook.count("| Source IP Ranges | 52.201.210.35/32 |") == 4
     assert runbook.count("| Policy Override | Checked |") == 4
     assert "| Validity | Enable; from %s to %s |" % (VALID_FROM, VALID_TO) in runbook

@@ -58,7 +58,8 @@ def run_playbook(inventory_file, label):
     if proc.returncode != 0:
         print(proc.stderr, file=sys.stderr)
         raise SystemExit("ansible-playbook failed (%d)" % proc.returncode)
-    recap = {host: int(changed) for host, changed in re.findall(r"^(\w+)\s+: ok=\d+\s+changed=(\d+)", proc.stdout, re.M)}
+    recap = {host: int(changed)
+             for host, changed in re.findall(r"^(\w+)\s+: ok=\d+\s+changed=(\d+)", proc.stdout, re.M)}
     return recap
 
 
