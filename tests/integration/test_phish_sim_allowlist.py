@@ -3,17 +3,28 @@
 
 from __future__ import annotations
 
+import datetime
+import re
+from pathlib import Path
+
 import pytest
+import yaml
 
 ROLE = "mailsec.mimecast.phish_sim_allowlist"
 APPLY_TASKS = ("Permitted-sender profile group", "Anti-spoofing bypass for the vendor's source IPs",
                "Greylisting bypass for the vendor's source IPs", "Managed URLs for the vendor's link domains")
 
 
+# The campaign window is relative to today: the role refuses end dates in the past.
+TODAY = datetime.datetime.now(datetime.timezone.utc).date()
+VALID_FROM = (TODAY - datetime.timedelta(days=1)).isoformat()
+VALID_TO = (TODAY + datetime.timedelta(days=30)).isoformat()
+
+
 def role(runbook_dir, **extra):
     variables = {"phish_sim_allowlist_vendor": "dune_security",
-                 "phish_sim_allowlist_valid_from": "2026-12-01",
-                 "phish_sim_allowlist_valid_to": "2026-12-31",
+                 "phish_sim_allowlist_valid_from": VALID_FROM,
+                 "phish_sim_allowlist_valid_to": VALID_TO,
                  "phish_sim_allowlist_link_domains": ["training.dune-sim.example"],
                  "phish_sim_allowlist_sender_addresses": ["simulations@dune-sim.example"],
                  "phish_sim_allowlist_tenant": "demo",
@@ -113,10 +124,11 @@ def test_runbook_for_dune_lists_only_what_has_no_api(sandbox, play, tmp_path):
     runbook = (tmp_path / "demo-dune_security.md").read_text()
     steps = [line for line in runbook.splitlines() if line.startswith("## Step")]
     assert steps == ["## Step 1: Permitted Senders policy", "## Step 2: URL Protection Bypass policy",
-                     "## Step 3: Attachment Protection Bypass policy", "## Step 4: Impersonation Protection Bypass policy"]
+                     "## Step 3: Attachment Protection Bypass policy",
+                     "## Step 4: Impersonation Protection Bypass policy"]
     assert runbook.count("| Source IP Ranges | 52.201.210.35/32 |") == 4
     assert runbook.count("| Policy Override | Checked |") == 4
-    assert "| Validity | Enable; from 2026-12-01 to 2026-12-31 |" in runbook
+    assert "| Validity | Enable; from %s to %s |" % (VALID_FROM, VALID_TO) in runbook
     for done_by_api in ("Anti-Spoofing >", "Greylisting >", "Managed URL", "Permitted URLs"):
         assert done_by_api not in runbook
     assert "Internal domains of this tenant: corp-mail.example, corp.example." in runbook
@@ -181,3 +193,102 @@ def test_verification_with_a_test_message(sandbox, play, tmp_path):
     trace = verified.task("Find the test message in Mimecast tracking")
     assert trace["messages"][0]["permitted_sender"] is True
     assert trace["messages"][0]["links_rewritten"] is False
+
+
+def failure(result):
+    failed = [r for r in result.records if r["status"] == "failed"]
+    assert result.rc != 0 and failed, result.stdout[-3000:]
+    return failed[0]["result"]
+
+
+def test_booleans_from_extra_vars_are_booleans(sandbox, play, tmp_path):
+    """-e passes 'false' as a string, which used to count as true: verification ran and failed."""
+    result = play(role(tmp_path, phish_sim_allowlist_verify=True,
+                       phish_sim_allowlist_verify_sender="nobody@dune-sim.example"),
+                  extra_args=["-e", "phish_sim_allowlist_verify=false", "-e", "phish_sim_allowlist_preflight=false"])
+    assert result.rc == 0, result.stdout[-3000:]
+    ran = [r["task"] for r in result.records if r["status"] != "skipped"]
+    assert not [t for t in ran if t.endswith("Find the test message in Mimecast tracking")]
+    for name in APPLY_TASKS:  # no preflight: each module task ran once
+        assert len([t for t in ran if t.endswith(" : " + name) or t == name]) == 1, ran
+
+
+def test_hostile_values_are_escaped_in_the_runbook(sandbox, play, tmp_path):
+    label = "Q1 <script>alert(1)</script> | x | y | [win](https://evil.example) ![i](https://evil.example/p.png) `c`"
+    result = play(role(tmp_path, phish_sim_allowlist_campaign=label,
+                       phish_sim_allowlist_internal_domains=["corp.example\n## Step 9: Disable everything",
+                                                             "<img src=x onerror=alert(1)>"]))
+    assert result.rc == 0, result.stdout[-3000:]
+    runbook = (tmp_path / "demo-dune_security.md").read_text()
+    for raw in ("<script>", "<img", "](https://evil.example", "`c`", "[win]"):  # none of them unescaped
+        assert not re.search(r"(?<!\\)" + re.escape(raw), runbook), raw
+    assert "\n## Step 9" not in runbook and "\\<img src=x onerror=alert\\(1\\)\\>" in runbook
+    assert "\\<script\\>alert\\(1\\)\\</script\\> \\| x \\| y \\| \\[win\\]" in runbook
+    for line in runbook.splitlines():
+        if line.startswith("| "):  # every table row keeps its two cells
+            assert len(re.findall(r"(?<!\\)\|", line)) == 3, line
+    assert [line for line in runbook.splitlines() if line.startswith("## Step")] == [
+        "## Step %d: %s" % (i + 1, t) for i, t in enumerate((
+            "Permitted Senders policy", "URL Protection Bypass policy", "Attachment Protection Bypass policy",
+            "Impersonation Protection Bypass policy"))]
+    # the names in Mimecast are the label itself: escaping is for the runbook only
+    assert sandbox.state("demo")["anti-spoofing"][0]["description"].startswith(label + " - anti-spoofing")
+
+
+def test_long_campaign_is_refused_before_the_first_write(sandbox, play, tmp_path):
+    """The longest derived name is '<label> - Impersonation Protection bypass [phish-sim:dune_security]'."""
+    room = 200 - len(" - Impersonation Protection bypass [phish-sim:dune_security]")
+    refused = play(role(tmp_path, phish_sim_allowlist_campaign="C" * (room + 1)))
+    msg = failure(refused)["msg"]
+    assert "at most 200 (phish_sim_allowlist_max_name_length)" in msg
+    assert "at most %d characters" % room in msg
+    assert sandbox.requests() == []  # refused before even a token request
+    # At the limit everything is written: the role's limit is Mimecast's (the sandbox's) limit.
+    applied = play(role(tmp_path, phish_sim_allowlist_campaign="C" * room))
+    assert applied.rc == 0, applied.stdout[-3000:]
+    assert len(sandbox.writes("demo")) == 5
+
+
+def test_foreign_owner_tag_is_refused_and_their_objects_survive(sandbox, play, tmp_path):
+    sandbox.seed("demo", "anti-spoofing", [{
+        "description": "Another team's bypass [ansible]", "option": "no_action",
+        "sourceIPs": ["198.51.100.7/32"], "from": {"type": "everyone"}, "to": {"type": "everyone"}}])
+    before = without_volatile(sandbox.state("demo"))
+    result = play(role(tmp_path, phish_sim_allowlist_state="absent", phish_sim_allowlist_owner_tag="[ansible]"))
+    assert "not specific to this role" in failure(result)["msg"]
+    assert sandbox.requests() == [] and without_volatile(sandbox.state("demo")) == before
+
+
+def test_tenant_name_never_leaves_the_runbook_dir(sandbox, play, tmp_path):
+    runbooks = tmp_path / "runbooks"
+    result = play(role(runbooks, phish_sim_allowlist_tenant="../escaped"))
+    assert "must not be a path" in failure(result)["msg"]
+    assert not list(tmp_path.rglob("escaped*")) and sandbox.writes("demo") == []
+
+
+def test_no_end_date_needs_the_opt_in(sandbox, play, tmp_path):
+    refused = play(role(tmp_path, phish_sim_allowlist_valid_from="", phish_sim_allowlist_valid_to=""))
+    assert "phish_sim_allowlist_allow_no_expiry: true" in failure(refused)["msg"]
+    assert sandbox.writes("demo") == []
+    allowed = play(role(tmp_path, phish_sim_allowlist_valid_from="", phish_sim_allowlist_valid_to=""),
+                   extra_args=["-e", "phish_sim_allowlist_allow_no_expiry=true"])
+    assert allowed.rc == 0, allowed.stdout[-3000:]
+    assert "no end date" in (tmp_path / "demo-dune_security.md").read_text()
+
+
+CATALOGUE = yaml.safe_load((Path(__file__).resolve().parents[1] / "catalogue" / "phish-role.yml").read_text())
+
+
+@pytest.mark.parametrize("case", CATALOGUE, ids=[c["id"] for c in CATALOGUE])
+def test_catalogue(sandbox, play, case):
+    """The role's cases of the bad-input catalogue (the shared runner runs them too)."""
+    task = {"name": "case", "ansible.builtin.include_role": {"name": case["role"]}, "vars": case["vars"]}
+    result = play([task], check=case.get("check_mode", False))
+    assert "Traceback" not in result.stdout + result.stderr
+    if case["expect"] == "refused":
+        res = failure(result)
+        assert "module_stderr" not in res
+        assert re.search(case["message"], res["msg"], re.I | re.S), res["msg"]
+        assert sandbox.writes("demo") == []
+    else:
+        assert result.rc == 0, result.stdout[-3000:]

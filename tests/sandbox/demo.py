@@ -9,6 +9,7 @@ reports changed=0 and makes no write. The console runbooks land in build/demo-ru
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import subprocess
@@ -25,6 +26,10 @@ from sandbox import Sandbox  # noqa: E402  pylint: disable=wrong-import-position
 PLAYBOOK = ROOT / "playbooks" / "phish_sim_allowlist.yml"
 EXTRA_VARS = ROOT / "playbooks" / "vars" / "phish_sim_example.yml"
 RUNBOOKS = ROOT / "build" / "demo-runbooks"
+# The role refuses a campaign without an end date or one that already ended: the demo's
+# campaign runs from today for 30 days (the same dates on both runs).
+TODAY = datetime.datetime.now(datetime.timezone.utc).date()
+WINDOW = (TODAY.isoformat(), (TODAY + datetime.timedelta(days=30)).isoformat())
 TENANTS = {"demo": ("mc-demo-client", "mc-demo-secret"), "acme": ("mc-acme-client", "mc-acme-secret")}
 
 
@@ -45,14 +50,16 @@ def run_playbook(inventory_file, label):
     env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT / "build" / "collections"))
     env.update({"ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCALHOST_WARNING": "false"})
     cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory_file), str(PLAYBOOK),
-           "-e", "@%s" % EXTRA_VARS, "-e", "phish_sim_allowlist_runbook_dir=%s" % RUNBOOKS]
+           "-e", "@%s" % EXTRA_VARS, "-e", "phish_sim_allowlist_runbook_dir=%s" % RUNBOOKS,
+           "-e", "phish_sim_allowlist_valid_from=%s" % WINDOW[0], "-e", "phish_sim_allowlist_valid_to=%s" % WINDOW[1]]
     print("\n=== %s: %s" % (label, " ".join(Path(c).name if c.startswith("/") else c for c in cmd)), flush=True)
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     print(proc.stdout)
     if proc.returncode != 0:
         print(proc.stderr, file=sys.stderr)
         raise SystemExit("ansible-playbook failed (%d)" % proc.returncode)
-    recap = {host: int(changed) for host, changed in re.findall(r"^(\w+)\s+: ok=\d+\s+changed=(\d+)", proc.stdout, re.M)}
+    recap = {host: int(changed)
+             for host, changed in re.findall(r"^(\w+)\s+: ok=\d+\s+changed=(\d+)", proc.stdout, re.M)}
     return recap
 
 
