@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import datetime
 import re
-from pathlib import Path
 
 import pytest
-import yaml
 
 ROLE = "mailsec.mimecast.phish_sim_allowlist"
 APPLY_TASKS = ("Permitted-sender profile group", "Anti-spoofing bypass for the vendor's source IPs",
@@ -275,20 +273,3 @@ def test_no_end_date_needs_the_opt_in(sandbox, play, tmp_path):
     assert allowed.rc == 0, allowed.stdout[-3000:]
     assert "no end date" in (tmp_path / "demo-dune_security.md").read_text()
 
-
-CATALOGUE = yaml.safe_load((Path(__file__).resolve().parents[1] / "catalogue" / "phish-role.yml").read_text())
-
-
-@pytest.mark.parametrize("case", CATALOGUE, ids=[c["id"] for c in CATALOGUE])
-def test_catalogue(sandbox, play, case):
-    """The role's cases of the bad-input catalogue (the shared runner runs them too)."""
-    task = {"name": "case", "ansible.builtin.include_role": {"name": case["role"]}, "vars": case["vars"]}
-    result = play([task], check=case.get("check_mode", False))
-    assert "Traceback" not in result.stdout + result.stderr
-    if case["expect"] == "refused":
-        res = failure(result)
-        assert "module_stderr" not in res
-        assert re.search(case["message"], res["msg"], re.I | re.S), res["msg"]
-        assert sandbox.writes("demo") == []
-    else:
-        assert result.rc == 0, result.stdout[-3000:]
