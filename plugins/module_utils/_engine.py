@@ -92,8 +92,8 @@ class WriteFailed(EngineError):
 
 
 def _say(write):
-    key = next((write[k] for k in write if k not in ("action", "collection", "id", "reason", "members",
-                                                      "fields", "restored")), None)
+    skip = ("action", "collection", "id", "reason", "members", "fields", "restored")
+    key = next((write[k] for k in write if k not in skip), None)
     text = "%s %r" % (write["action"], key)
     if write.get("members"):
         text += " (%s)" % ", ".join(write["members"])

@@ -272,4 +272,3 @@ def test_no_end_date_needs_the_opt_in(sandbox, play, tmp_path):
                    extra_args=["-e", "phish_sim_allowlist_allow_no_expiry=true"])
     assert allowed.rc == 0, allowed.stdout[-3000:]
     assert "no end date" in (tmp_path / "demo-dune_security.md").read_text()
-
