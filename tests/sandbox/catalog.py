@@ -722,8 +722,8 @@ def _seed_group_ref(ctx, item):
     """Seeding convenience: {"group": "<description>"} instead of {"id"}."""
     if ctx.seeding and "group" in item and "id" not in item:
         item = dict(item)
-        item["id"] = next((g["id"] for g in ctx.state["groups"].values()
-                           if g["description"] == item.pop("group")), None)
+        name = item.pop("group")
+        item["id"] = next((g["id"] for g in ctx.state["groups"].values() if g["description"] == name), None)
     return item
 
 
