@@ -10,8 +10,8 @@ name: firewall_lockdown_problems
 short_description: Why a host-firewall lockdown must be refused (lock-out, non-Mimecast ranges)
 version_added: 0.2.0
 description:
-  - The guard of the M(mailsec.mimecast.firewall_lockdown) role's firewall task files. Every entry
-    point (the role, C(tasks_from: firewall), each backend file) runs it before the first change.
+  - "The guard of the C(mailsec.mimecast.firewall_lockdown) role's firewall task files. Every entry
+    point (the role, C(tasks_from: firewall), each backend file) runs it before the first change."
   - Returns one sentence per problem; an empty list means the lockdown may go ahead.
   - Refuses a restricted port that is a management port (22, 5985, 5986, the play's C(ansible_port),
     or a port in O(_input.management)) unless O(_input.unsafe_restrict_management_ports); ranges in
@@ -34,8 +34,9 @@ EXAMPLES = r'''
     that: problems | length == 0
     fail_msg: "{{ problems | join(' ') }}"
   vars:
-    problems: "{{ {'state': 'present', 'v4': ['205.139.110.0/24'], 'v6': [], 'ports': [25],
-                   'management': [{'port': 22, 'sources': ['0.0.0.0/0']}]} | mailsec.mimecast.firewall_lockdown_problems }}"
+    problems: >-
+      {{ {'state': 'present', 'v4': ['205.139.110.0/24'], 'v6': [], 'ports': [25],
+          'management': [{'port': 22, 'sources': ['0.0.0.0/0']}]} | mailsec.mimecast.firewall_lockdown_problems }}
 '''
 
 RETURN = r'''
@@ -132,7 +133,8 @@ def firewall_lockdown_problems(data):
             continue
         sources = entry.get("sources", [])
         if not isinstance(sources, (list, tuple)):
-            problems.append("firewall_lockdown_management port %d: sources %r must be a list of CIDRs." % (port, sources))
+            problems.append("firewall_lockdown_management port %d: sources %r must be a list of CIDRs."
+                            % (port, sources))
             continue
         for source in sources:
             try:

@@ -97,7 +97,7 @@ options:
     version_added: 0.2.0
 notes:
   - The snapshot is dated 2025-04-23 (see RV(snapshot_date)). The contents of the usb and
-    uspcom records were not found in any source, so their snapshot is empty: a DNS failure
+    uspcom records were not found in any source, so their snapshot is empty; a DNS failure
     for them fails the task, and every range their records list is an addition that must be
     reviewed and listed in O(accept_additions) before it is used.
   - The Exchange form is refused when it would have more than 1,000 entries.

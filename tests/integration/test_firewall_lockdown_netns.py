@@ -660,12 +660,14 @@ def test_string_false_from_extra_vars_is_false(netns, tmp_path):
     """Issue 8 item 12: -e x=false arrives as the string "false"; it must not switch an opt-in on."""
     before = netns.ruleset()
     fw_vars = firewall_vars(tmp_path / "backup", firewall_lockdown_ports=[SMTP, 22], firewall_lockdown_management=[])
-    result = run_role(netns, tmp_path, fw_vars, extra_args=["-e", "firewall_lockdown_unsafe_restrict_management_ports=false",
-                                                            "-e", "firewall_lockdown_unsafe_allow_any_range=false"])
+    result = run_role(netns, tmp_path, fw_vars,
+                      extra_args=["-e", "firewall_lockdown_unsafe_restrict_management_ports=false",
+                                  "-e", "firewall_lockdown_unsafe_allow_any_range=false"])
     assert result.rc != 0 and "22 (SSH)" in result.output, result.output
     assert netns.ruleset() == before
     # The loud opt-in works, and only it: port 22 is then Mimecast-only, the play was told so.
-    allowed = run_role(netns, tmp_path, fw_vars, extra_args=["-e", "firewall_lockdown_unsafe_restrict_management_ports=true"])
+    allowed = run_role(netns, tmp_path, fw_vars,
+                       extra_args=["-e", "firewall_lockdown_unsafe_restrict_management_ports=true"])
     assert allowed.rc == 0, allowed.output
     assert "tcp dport { 22, 25 }" in netns.ruleset()
 
@@ -692,3 +694,47 @@ def test_iptables_absent_keeps_a_same_named_set_it_did_not_make(ipt_netns, tmp_p
     removed = run_role(ns, tmp_path, iptables_vars(tmp_path / "backup", firewall_lockdown_state="absent"))
     assert removed.rc == 0, removed.output
     assert "mimecast_v4" not in ns.exec("ipset", "list", "-n").stdout
+
+
+SESSION_PORT, SESSION_MGMT = 2525, 2223
+PRE_TRACKING = """\
+table inet host_tracking_test {
+    chain input { type filter hook input priority 10; policy accept; ct state established,related accept; }
+}
+"""
+
+
+@pytest.mark.skipif(_NFT_SKIP is not None, reason=_NFT_SKIP or "")
+@pytest.mark.parametrize("tracked", [False, True], ids=["no-tracking-before", "tracking-before"])
+def test_sessions_open_at_lockdown_time(netns, tmp_path, tracked):
+    """Issue 8 item 15, as documented: Mimecast's and management sessions go on; another source's SMTP
+    session goes on only when connection tracking was loaded before the lockdown, else it is cut."""
+    if tracked:
+        netns.exec("nft", "-f", "-", input=PRE_TRACKING)
+    wait = 15.0
+    helpers = []
+    try:
+        for port in (SESSION_PORT, SESSION_MGMT):
+            helper = subprocess.Popen(["ip", "netns", "exec", netns.name, sys.executable, str(NETPROBE), "sessions",
+                                       str(wait if port == SESSION_MGMT or tracked else 8.0), SERVER4, str(port),
+                                       MIMECAST4, OTHER4],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            helpers.append(helper)
+            ready = select.select([helper.stdout], [], [], CMD_TIMEOUT)[0]
+            assert ready and helper.stdout.readline().strip() == "ready", helper.stderr.read() if not ready else ""
+        fw_vars = firewall_vars(tmp_path / "backup", firewall_lockdown_ports=[SMTP, SESSION_PORT],
+                                firewall_lockdown_management=[{"port": SESSION_MGMT, "sources": ["0.0.0.0/0"]}])
+        result = run_role(netns, tmp_path, fw_vars)
+        assert result.rc == 0, result.output
+        outcomes = []
+        for helper in helpers:
+            out, err = helper.communicate("go\n", timeout=CMD_TIMEOUT + 2 * wait)
+            outcomes.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for helper in helpers:
+            if helper.poll() is None:
+                helper.kill()
+                helper.communicate(timeout=CMD_TIMEOUT)
+    smtp, management = outcomes
+    assert smtp == [True, tracked], smtp          # [Mimecast, another source]
+    assert management == [True, True], management

@@ -72,3 +72,40 @@ def test_exchange_form_is_bounded_before_it_expands():
 def test_subtract_of_a_huge_answer_stays_small():
     out = subtract(["0.0.0.0/0", "::/0"], SNAPSHOT["all"])
     assert 0 < len(out) < 2000
+
+
+def _problems(**overrides):
+    from ansible_collections.mailsec.mimecast.plugins.filter.firewall_lockdown_problems import (
+        firewall_lockdown_problems,
+    )
+    data = {"state": "present", "v4": ["205.139.110.0/24"], "v6": [], "ports": [25],
+            "management": [{"port": 22, "sources": ["0.0.0.0/0", "::/0"]}]}
+    data.update(overrides)
+    return " ".join(firewall_lockdown_problems(data))
+
+
+def test_guard_accepts_the_default_lockdown():
+    assert _problems() == ""
+    assert _problems(state="absent", v4=[]) == ""
+
+
+def test_guard_refuses_management_ports_without_the_loud_opt_in():
+    assert "22 (SSH)" in _problems(ports=[25, 22], management=[])
+    assert "5985 (WinRM)" in _problems(ports=[5985])
+    assert "2200 (the port this play connects over" in _problems(ports=[25, 2200], connection_port="2200")
+    assert "are both in firewall_lockdown_ports and in firewall_lockdown_management" in _problems(ports=[25, 22])
+    assert _problems(ports=[25, 22], management=[], unsafe_restrict_management_ports="true") == ""
+    assert "22 (SSH)" in _problems(ports=[25, 22], management=[], unsafe_restrict_management_ports="false")
+
+
+def test_guard_refuses_non_mimecast_ranges_and_bad_values():
+    text = _problems(v4=["0.0.0.0/0", "10.0.0.0/8", "2001:db8::/48", "x"], v6=["::/0", "1.2.3.4"])
+    for part in ("0.0.0.0/0 is broader than /20", "10.0.0.0/8 is in", "'2001:db8::/48' is not an IPv4 CIDR",
+                 "'x' is not an IPv4", "::/0 is broader than /32", "'1.2.3.4' is not an IPv6"):
+        assert part in text, (part, text)
+    assert _problems(v4=["10.0.0.0/8"], unsafe_allow_any_range=True) == ""
+    assert "both empty" in _problems(v4=[])
+    assert "70000 is not a TCP port" in _problems(ports=[70000])
+    assert "1 to 15 TCP ports" in _problems(ports=list(range(1000, 1016)))
+    assert "'anywhere' is not a CIDR" in _problems(management=[{"port": 22, "sources": ["anywhere"]}])
+    assert "needs a port" in _problems(management=["ssh"])
