@@ -14,9 +14,9 @@ description:
     point (the role, C(tasks_from: firewall), each backend file) runs it before the first change."
   - Returns one sentence per problem; an empty list means the lockdown may go ahead.
   - Refuses a restricted port that is a management port (22, 5985, 5986, the play's C(ansible_port),
-    or a port in O(_input.management)) unless O(_input.unsafe_restrict_management_ports); ranges in
-    O(_input.v4)/O(_input.v6) that are not IPv4/IPv6, not public or broader than /20 (IPv4) or /32
-    (IPv6) unless O(_input.unsafe_allow_any_range); and empty ranges for V(present).
+    or a port in C(management)) unless C(unsafe_restrict_management_ports); ranges in
+    C(v4)/C(v6) that are not IPv4/IPv6, not public or broader than /20 (IPv4) or /32
+    (IPv6) unless C(unsafe_allow_any_range); and empty ranges for V(present).
 author:
   - Mailsec Mimecast developers (@mailsec)
 options:

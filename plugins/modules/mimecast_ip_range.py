@@ -191,7 +191,8 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._netblocks import
     unsafe_ranges,
 )
 
-UNSAFE_FIX = "set unsafe_allow_any_range: true only if you really mean to accept mail from it"
+UNSAFE_FIX = ("set unsafe_allow_any_range: true (role: firewall_lockdown_unsafe_allow_any_range) only if you really "
+              "mean to accept mail from it")
 
 
 def refuse_unsafe(module, what, cidrs):
