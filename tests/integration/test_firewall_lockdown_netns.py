@@ -738,3 +738,84 @@ def test_sessions_open_at_lockdown_time(netns, tmp_path, tracked):
     smtp, management = outcomes
     assert smtp == [True, tracked], smtp          # [Mimecast, another source]
     assert management == [True, True], management
+
+
+class NetnsDns:
+    """tests/sandbox/dns_server.py inside the namespace (the role's look-up runs there), with ZONE."""
+
+    def __init__(self, ns, tmp_path, zone, name):
+        records = tmp_path / ("%s.json" % name)
+        records.write_text(json.dumps([{"name": n, "type": t, "values": v} for (n, t), v in zone.items()]))
+        self.proc = subprocess.Popen(["ip", "netns", "exec", ns.name, sys.executable,
+                                      str(ROOT / "tests" / "sandbox" / "dns_server.py"), "--port", "0",
+                                      "--records", str(records)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        ready = select.select([self.proc.stdout], [], [], CMD_TIMEOUT)[0]
+        line = self.proc.stdout.readline().strip() if ready else ""
+        assert line.startswith("DNS_SERVER="), "DNS server did not start within %ss" % CMD_TIMEOUT
+        self.host, port = line.split("=", 1)[1].rsplit(":", 1)
+        self.port = int(port)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.communicate(timeout=CMD_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate(timeout=CMD_TIMEOUT)
+
+
+def run_whole_role(ns, tmp_path, role_vars, name):
+    playbook = tmp_path / ("%s.yml" % name)
+    playbook.write_text(yaml.safe_dump([{"name": "whole role", "hosts": "localhost", "gather_facts": False,
+                                         "roles": [{"role": "mailsec.mimecast.firewall_lockdown",
+                                                    "vars": role_vars}]}]))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / "build" / "collections"),
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_NOCOLOR="1")
+    cmd = ["ip", "netns", "exec", ns.name, str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+           str(playbook)]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=PLAY_TIMEOUT, check=False)
+
+
+@pytest.mark.skipif(_NFT_SKIP is not None, reason=_NFT_SKIP or "")
+def test_dns_answer_that_widens_leaves_the_firewall_unchanged(netns, tmp_path):
+    """Issue 8 item 1, end to end: a DNS answer adding 198.51.100.0/24 (OTHER4's range) or 128.0.0.0/1
+    fails the role before the firewall is touched; once reviewed, the addition is applied."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from sandbox.dns_server import mimecast_netblock_zone  # pylint: disable=import-outside-toplevel
+    zone = mimecast_netblock_zone()
+    us = ("us._netblocks.mimecast.com", "TXT")
+    servers = {"honest": NetnsDns(netns, tmp_path, zone, "honest")}
+    try:
+        for added in ("198.51.100.0/24", "128.0.0.0/1"):
+            widened = dict(zone)
+            widened[us] = [zone[us][0].replace(" ~all", " ip4:%s ~all" % added)]
+            servers[added] = NetnsDns(netns, tmp_path, widened, "dns-%d" % len(servers))
+
+        def role_vars(server, **more):
+            values = {"firewall_lockdown_region": ["us"], "firewall_lockdown_range_source": "auto",
+                      "firewall_lockdown_nameservers": [server.host], "firewall_lockdown_dns_port": server.port,
+                      "firewall_lockdown_ports": [SMTP],
+                      "firewall_lockdown_management": [{"port": MGMT, "sources": ["0.0.0.0/0", "::/0"]}],
+                      "firewall_lockdown_backup_dir": str(tmp_path / "backup")}
+            values.update(more)
+            return values
+
+        first = run_whole_role(netns, tmp_path, role_vars(servers["honest"]), "honest")
+        assert first.returncode == 0, first.stdout[-3000:]
+        locked = netns.ruleset()
+        assert netns.reachable()["other4_smtp"] is False
+        for added, message in (("198.51.100.0/24", "nobody reviewed: 198.51.100.0/24"),
+                               ("128.0.0.0/1", "128.0.0.0/1 is broader than /20")):
+            refused = run_whole_role(netns, tmp_path, role_vars(servers[added]), "widened")
+            assert refused.returncode != 0 and message in refused.stdout, refused.stdout[-3000:]
+            assert netns.ruleset() == locked
+            assert netns.reachable()["other4_smtp"] is False
+        reviewed = run_whole_role(netns, tmp_path, role_vars(servers["198.51.100.0/24"],
+                                                             firewall_lockdown_accept_additions=["198.51.100.0/24"]),
+                                  "reviewed")
+        assert reviewed.returncode == 0, reviewed.stdout[-3000:]
+        assert netns.reachable()["other4_smtp"] is True
+    finally:
+        for server in servers.values():
+            server.stop()
