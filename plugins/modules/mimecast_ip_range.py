@@ -315,7 +315,8 @@ def main():
     regions = [r.strip().lower() for r in p["region"]]
     unknown = [r for r in regions if r not in REGION_RECORDS]
     if unknown:
-        module.fail_json(msg="Unknown region(s) %s; use one of %s." % (", ".join(unknown), ", ".join(sorted(REGION_RECORDS))))
+        module.fail_json(msg="Unknown region(s) %s; use one of %s."
+                             % (", ".join(unknown), ", ".join(sorted(REGION_RECORDS))))
     check_numbers(module)
     check_cidr_lists(module)
     p["accept_additions"] = [str(parse(c)) for c in p["accept_additions"]]
