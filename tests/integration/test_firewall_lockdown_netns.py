@@ -819,3 +819,23 @@ def test_dns_answer_that_widens_leaves_the_firewall_unchanged(netns, tmp_path):
     finally:
         for server in servers.values():
             server.stop()
+
+
+@pytest.mark.skipif(_IPT_SKIP is not None, reason=_IPT_SKIP or "")
+def test_iptables_takes_over_its_own_sets_from_before_the_marker(ipt_netns, tmp_path):
+    """Sets made by 0.1.x (no comments) are the role's when its restore file is in the backup directory:
+    they are converted to marked sets, and the runs after converge."""
+    ns, backup = ipt_netns, tmp_path / "backup"
+    for family, inet in (("v4", "inet"), ("v6", "inet6")):
+        ns.exec("ipset", "create", "mimecast_" + family, "hash:net", "family", inet)
+    ns.exec("ipset", "add", "mimecast_v4", "205.139.110.0/24")
+    backup.mkdir()
+    (backup / "mimecast.ipset").write_text("# managed by mailsec.mimecast.firewall_lockdown (0.1.x)\n")
+    first = run_role(ns, tmp_path, iptables_vars(backup))
+    assert first.rc == 0, first.output
+    saved = ns.exec("ipset", "save", "mimecast_v4").stdout
+    assert " comment" in saved.splitlines()[0] and 'comment "managed by mailsec.mimecast.firewall_lockdown"' in saved
+    assert ns.reachable() == LOCKED
+    run_role(ns, tmp_path, iptables_vars(backup))
+    last = run_role(ns, tmp_path, iptables_vars(backup))
+    assert last.rc == 0 and last.changed == [], last.output
