@@ -54,6 +54,71 @@ SNAPSHOT = {
 }
 SNAPSHOT["all"] = [c for region in ("eu", "us", "za", "de", "au", "ca") for c in SNAPSHOT[region]]
 
+# The broadest range in the snapshot is 41.74.192.0/21 (za, collapsed); a Mimecast range broader than
+# /20 (IPv4) would be new in kind, not in size. Mimecast publishes no IPv6 ranges in these records;
+# an IPv6 /32 is a whole provider allocation (RIPE-738, https://www.ripe.net/publications/docs/ripe-738/).
+MIN_PREFIX = {4: 20, 6: 32}
+
+# Address space that is never a sender on the Internet (IANA special-purpose registries:
+# https://www.iana.org/assignments/iana-ipv4-special-registry/ and
+# https://www.iana.org/assignments/iana-ipv6-special-registry/). The documentation prefixes
+# (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) are not listed: they are not routed
+# either, and tests use them; an unknown range is refused as an addition anyway.
+NON_PUBLIC = [(ipaddress.ip_network(net), why) for net, why in (
+    ("0.0.0.0/8", "'this network' (RFC 791)"),
+    ("10.0.0.0/8", "private (RFC 1918)"),
+    ("100.64.0.0/10", "shared carrier-grade NAT space (RFC 6598)"),
+    ("127.0.0.0/8", "loopback"),
+    ("169.254.0.0/16", "link-local"),
+    ("172.16.0.0/12", "private (RFC 1918)"),
+    ("192.0.0.0/24", "IETF protocol assignments"),
+    ("192.168.0.0/16", "private (RFC 1918)"),
+    ("198.18.0.0/15", "benchmarking (RFC 2544)"),
+    ("224.0.0.0/4", "multicast"),
+    ("240.0.0.0/4", "reserved"),
+    ("::/127", "unspecified or loopback"),
+    ("::ffff:0:0/96", "IPv4-mapped"),
+    ("100::/64", "discard-only (RFC 6666)"),
+    ("fc00::/7", "unique local (private, RFC 4193)"),
+    ("fe80::/10", "link-local"),
+    ("fec0::/10", "site-local (deprecated)"),
+    ("ff00::/8", "multicast"),
+)]
+
+# Exchange Online accepts /24 to /32 in SenderIPAddresses (Microsoft's New-InboundConnector
+# reference, https://learn.microsoft.com/powershell/module/exchange/new-inboundconnector). Microsoft
+# documents no maximum count; this bound keeps a broad range from being split into tens of thousands
+# of entries (an /8 is 65,536 /24s) and a connector Exchange would not take.
+EXCHANGE_MAX_ENTRIES = 1000
+
+
+def parse(cidr):
+    """One network from a CIDR or address string; ValueError names the value."""
+    try:
+        return ipaddress.ip_network(str(cidr).strip(), strict=False)
+    except ValueError:
+        raise ValueError("%r is not an IPv4 or IPv6 address or CIDR" % (cidr,))
+
+
+def unsafe_reason(cidr):
+    """Why cidr may never be a Mimecast range (non-public or huge), or None."""
+    net = parse(cidr)
+    overlapping = [(other, why) for other, why in NON_PUBLIC if net.version == other.version and net.overlaps(other)]
+    for other, why in overlapping:
+        if net.subnet_of(other):
+            return "%s is in %s, %s address space" % (net, other, why)
+    if net.prefixlen < MIN_PREFIX[net.version]:
+        return ("%s is broader than /%d (%s addresses; Mimecast's broadest range is a /21)"
+                % (net, MIN_PREFIX[net.version], "{:,}".format(net.num_addresses)))
+    for other, why in overlapping:
+        return "%s overlaps %s, %s address space" % (net, other, why)
+    return None
+
+
+def unsafe_ranges(cidrs):
+    """[reason] for every CIDR of cidrs that is non-public or huge (parse errors raise ValueError)."""
+    return [reason for reason in (unsafe_reason(c) for c in cidrs) if reason]
+
 
 def collapse(cidrs):
     """Sorted, collapsed networks; IPv4 first."""
@@ -82,8 +147,19 @@ def subtract(cidrs, others):
     return v4 + v6
 
 
-def exchange_form(v4):
-    """Exchange Online accepts IPv4 /24 through /32 only: split broader prefixes into /24s."""
+def exchange_count(v4):
+    """How many entries exchange_form(v4) makes, without making them."""
+    return sum(2 ** (24 - n.prefixlen) if n.prefixlen < 24 else 1 for n in (ipaddress.ip_network(c) for c in v4))
+
+
+def exchange_form(v4, limit=EXCHANGE_MAX_ENTRIES):
+    """Exchange Online accepts IPv4 /24 through /32 only: split broader prefixes into /24s.
+
+    ValueError (before anything is expanded) when that makes more than limit entries."""
+    count = exchange_count(v4)
+    if count > limit:
+        raise ValueError("the IPv4 ranges split into %s /24s or narrower, more than the %d entries an Exchange "
+                         "Online connector is given" % ("{:,}".format(count), limit))
     out = []
     for cidr in v4:
         net = ipaddress.ip_network(cidr)

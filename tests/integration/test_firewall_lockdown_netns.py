@@ -180,15 +180,16 @@ def firewall_vars(backup_dir, **overrides):
     return values
 
 
-def run_role(ns, tmp_path, fw_vars, check=False, name="play", prefix=None, extra_env=None):
-    """Run the role's firewall.yml inside the namespace (or under PREFIX, a command list); returns a Play."""
+def run_role(ns, tmp_path, fw_vars, check=False, name="play", prefix=None, extra_env=None, tasks_from="firewall.yml",
+             extra_args=()):
+    """Run the role's firewall.yml (or TASKS_FROM) inside the namespace (or under PREFIX, a command list)."""
     playbook = tmp_path / ("%s.yml" % name)
     playbook.write_text(yaml.safe_dump([{
         "name": "firewall lockdown test", "hosts": "localhost", "gather_facts": False,
         "tasks": [{
             "name": "Firewall part of the role",
             "ansible.builtin.include_role": {"name": "mailsec.mimecast.firewall_lockdown",
-                                             "tasks_from": "firewall.yml"},
+                                             "tasks_from": tasks_from},
             "vars": fw_vars,
         }],
     }], sort_keys=False))
@@ -212,6 +213,7 @@ def run_role(ns, tmp_path, fw_vars, check=False, name="play", prefix=None, extra
     cmd = prefix + [str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)]
     if check:
         cmd += ["--check", "--diff"]
+    cmd += list(extra_args)
     started = time.monotonic()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=PLAY_TIMEOUT, check=False)
     print("%s %s%s: %.1fs" % (name, fw_vars.get("firewall_lockdown_state"), " --check" if check else "",
@@ -586,3 +588,254 @@ def test_whole_role_with_the_mimecast_snapshot(netns, tmp_path):
                             timeout=PLAY_TIMEOUT, check=False)
     assert absent.returncode == 0, absent.stdout[-3000:]
     assert netns.ruleset() == before
+
+
+# ------------------------------------------------------------------------------ issue 8: check mode, guards
+
+def _same_changes(run, label):
+    """Check mode then the real run: the same changed tasks (issue 8 item 13)."""
+    checked = run(True)
+    real = run(False)
+    assert checked.rc == 0 and real.rc == 0, checked.output + real.output
+    assert checked.changed == real.changed, "%s: check mode %s, real run %s" % (label, checked.changed, real.changed)
+    return real
+
+
+@pytest.mark.skipif(_IPT_SKIP is not None, reason=_IPT_SKIP or "")
+@pytest.mark.parametrize("backend", ["nftables", "iptables"])
+def test_check_mode_predicts_the_real_run(netns, tmp_path, backend):
+    backup = tmp_path / "backup"
+
+    def run(state, **overrides):
+        return lambda check: run_role(netns, tmp_path, firewall_vars(backup, firewall_lockdown_backend=backend,
+                                                                     firewall_lockdown_state=state, **overrides),
+                                      check=check)
+
+    first = _same_changes(run("present"), "first apply")
+    assert first.changed
+    assert _same_changes(run("present"), "no-op").changed == []
+    assert _same_changes(run("present", firewall_lockdown_v4=["205.139.110.0/24"]), "new ranges").changed
+    assert _same_changes(run("absent"), "absent").changed
+    assert _same_changes(run("absent"), "absent again").changed == []
+
+
+@pytest.mark.skipif(_FWD_SKIP is not None, reason=_FWD_SKIP or "")
+def test_check_mode_predicts_the_real_run_firewalld(tmp_path):
+    etc, backup = OverlayEtc(tmp_path), tmp_path / "backup"
+
+    def run(state):
+        fw_vars = firewall_vars(backup, firewall_lockdown_backend="firewalld", firewall_lockdown_state=state)
+        return lambda check: run_role(None, tmp_path, fw_vars, check=check, prefix=etc.prefix, extra_env=etc.env)
+
+    assert _same_changes(run("present"), "first apply").changed
+    assert _same_changes(run("present"), "no-op").changed == []
+    assert _same_changes(run("absent"), "absent").changed
+
+
+UNSAFE = {"firewall_lockdown_v4": ["205.139.110.0/24", "0.0.0.0/0", "10.0.0.0/8", "127.0.0.0/8"],
+          "firewall_lockdown_v6": ["::/0", "fd00::/64"],
+          "firewall_lockdown_ports": [SMTP, 22], "firewall_lockdown_management": []}
+UNSAFE_MESSAGES = ["0.0.0.0/0 is broader than /20", "10.0.0.0/8 is in 10.0.0.0/8, private", "127.0.0.0/8 is in",
+                   "::/0 is broader than /32", "fd00::/64 is in fc00::/7", "22 (SSH)",
+                   "firewall_lockdown_unsafe_restrict_management_ports", "Refused, nothing was changed"]
+
+
+@pytest.mark.skipif(_NFT_SKIP is not None, reason=_NFT_SKIP or "")
+@pytest.mark.parametrize("tasks_from", ["firewall.yml", "firewall_nftables.yml", "firewall_iptables.yml",
+                                        "firewall_firewalld.yml"])
+def test_every_entry_point_refuses_lockout_and_non_mimecast_ranges(netns, tmp_path, tasks_from):
+    """Issue 8 item 2: the guard is where every path passes, before the first change."""
+    before = netns.ruleset()
+    result = run_role(netns, tmp_path, firewall_vars(tmp_path / "backup", **UNSAFE), tasks_from=tasks_from)
+    assert result.rc != 0
+    for message in UNSAFE_MESSAGES:
+        assert message in result.output, (message, result.output)
+    assert "Traceback" not in result.output
+    assert netns.ruleset() == before and not (tmp_path / "backup").exists()
+    assert netns.reachable() == OPEN
+
+
+@pytest.mark.skipif(_NFT_SKIP is not None, reason=_NFT_SKIP or "")
+def test_string_false_from_extra_vars_is_false(netns, tmp_path):
+    """Issue 8 item 12: -e x=false arrives as the string "false"; it must not switch an opt-in on."""
+    before = netns.ruleset()
+    fw_vars = firewall_vars(tmp_path / "backup", firewall_lockdown_ports=[SMTP, 22], firewall_lockdown_management=[])
+    result = run_role(netns, tmp_path, fw_vars,
+                      extra_args=["-e", "firewall_lockdown_unsafe_restrict_management_ports=false",
+                                  "-e", "firewall_lockdown_unsafe_allow_any_range=false"])
+    assert result.rc != 0 and "22 (SSH)" in result.output, result.output
+    assert netns.ruleset() == before
+    # The loud opt-in works, and only it: port 22 is then Mimecast-only, the play was told so.
+    allowed = run_role(netns, tmp_path, fw_vars,
+                       extra_args=["-e", "firewall_lockdown_unsafe_restrict_management_ports=true"])
+    assert allowed.rc == 0, allowed.output
+    assert "tcp dport { 22, 25 }" in netns.ruleset()
+
+
+@pytest.mark.skipif(_IPT_SKIP is not None, reason=_IPT_SKIP or "")
+def test_iptables_absent_keeps_a_same_named_set_it_did_not_make(ipt_netns, tmp_path):
+    """Issue 8 item 15: a hash:net set of the same name, made by someone else, is neither replaced nor destroyed."""
+    ns = ipt_netns
+    ns.exec("ipset", "create", "mimecast_v4", "hash:net", "family", "inet")
+    ns.exec("ipset", "add", "mimecast_v4", "203.0.113.0/24")
+    before = iptables_state(ns)
+    for state in ("absent", "present"):
+        result = run_role(ns, tmp_path, iptables_vars(tmp_path / "backup", firewall_lockdown_state=state))
+        assert result.rc != 0 and "so this role did not make it" in result.output, result.output
+        assert iptables_state(ns) == before
+        assert "add mimecast_v4 203.0.113.0/24" in ns.exec("ipset", "save", "mimecast_v4").stdout
+    # The role's own sets carry the marker comment on every member, and absent removes them.
+    ns.exec("ipset", "destroy", "mimecast_v4")
+    made = run_role(ns, tmp_path, iptables_vars(tmp_path / "backup"))
+    assert made.rc == 0, made.output
+    saved = ns.exec("ipset", "save", "mimecast_v4").stdout
+    assert 'add mimecast_v4 205.139.110.0/24 comment "managed by mailsec.mimecast.firewall_lockdown"' in saved, saved
+    (tmp_path / "backup" / "mimecast.ipset").unlink()  # the marker alone proves ownership
+    removed = run_role(ns, tmp_path, iptables_vars(tmp_path / "backup", firewall_lockdown_state="absent"))
+    assert removed.rc == 0, removed.output
+    assert "mimecast_v4" not in ns.exec("ipset", "list", "-n").stdout
+
+
+SESSION_PORT, SESSION_MGMT = 2525, 2223
+PRE_TRACKING = """\
+table inet host_tracking_test {
+    chain input { type filter hook input priority 10; policy accept; ct state established,related accept; }
+}
+"""
+
+
+@pytest.mark.skipif(_NFT_SKIP is not None, reason=_NFT_SKIP or "")
+@pytest.mark.parametrize("tracked", [False, True], ids=["no-tracking-before", "tracking-before"])
+def test_sessions_open_at_lockdown_time(netns, tmp_path, tracked):
+    """Issue 8 item 15, as documented: Mimecast's and management sessions go on; another source's SMTP
+    session goes on only when connection tracking was loaded before the lockdown, else it is cut."""
+    if tracked:
+        netns.exec("nft", "-f", "-", input=PRE_TRACKING)
+    wait = 15.0
+    helpers = []
+    try:
+        for port in (SESSION_PORT, SESSION_MGMT):
+            helper = subprocess.Popen(["ip", "netns", "exec", netns.name, sys.executable, str(NETPROBE), "sessions",
+                                       str(wait if port == SESSION_MGMT or tracked else 8.0), SERVER4, str(port),
+                                       MIMECAST4, OTHER4],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            helpers.append(helper)
+            ready = select.select([helper.stdout], [], [], CMD_TIMEOUT)[0]
+            assert ready and helper.stdout.readline().strip() == "ready", helper.stderr.read() if not ready else ""
+        fw_vars = firewall_vars(tmp_path / "backup", firewall_lockdown_ports=[SMTP, SESSION_PORT],
+                                firewall_lockdown_management=[{"port": SESSION_MGMT, "sources": ["0.0.0.0/0"]}])
+        result = run_role(netns, tmp_path, fw_vars)
+        assert result.rc == 0, result.output
+        outcomes = []
+        for helper in helpers:
+            out, err = helper.communicate("go\n", timeout=CMD_TIMEOUT + 2 * wait)
+            outcomes.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for helper in helpers:
+            if helper.poll() is None:
+                helper.kill()
+                helper.communicate(timeout=CMD_TIMEOUT)
+    smtp, management = outcomes
+    assert smtp == [True, tracked], smtp          # [Mimecast, another source]
+    assert management == [True, True], management
+
+
+class NetnsDns:
+    """tests/sandbox/dns_server.py inside the namespace (the role's look-up runs there), with ZONE."""
+
+    def __init__(self, ns, tmp_path, zone, name):
+        records = tmp_path / ("%s.json" % name)
+        records.write_text(json.dumps([{"name": n, "type": t, "values": v} for (n, t), v in zone.items()]))
+        self.proc = subprocess.Popen(["ip", "netns", "exec", ns.name, sys.executable,
+                                      str(ROOT / "tests" / "sandbox" / "dns_server.py"), "--port", "0",
+                                      "--records", str(records)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        ready = select.select([self.proc.stdout], [], [], CMD_TIMEOUT)[0]
+        line = self.proc.stdout.readline().strip() if ready else ""
+        assert line.startswith("DNS_SERVER="), "DNS server did not start within %ss" % CMD_TIMEOUT
+        self.host, port = line.split("=", 1)[1].rsplit(":", 1)
+        self.port = int(port)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.communicate(timeout=CMD_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate(timeout=CMD_TIMEOUT)
+
+
+def run_whole_role(ns, tmp_path, role_vars, name):
+    playbook = tmp_path / ("%s.yml" % name)
+    playbook.write_text(yaml.safe_dump([{"name": "whole role", "hosts": "localhost", "gather_facts": False,
+                                         "roles": [{"role": "mailsec.mimecast.firewall_lockdown",
+                                                    "vars": role_vars}]}]))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / "build" / "collections"),
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_NOCOLOR="1")
+    cmd = ["ip", "netns", "exec", ns.name, str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+           str(playbook)]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=PLAY_TIMEOUT, check=False)
+
+
+@pytest.mark.skipif(_NFT_SKIP is not None, reason=_NFT_SKIP or "")
+def test_dns_answer_that_widens_leaves_the_firewall_unchanged(netns, tmp_path):
+    """Issue 8 item 1, end to end: a DNS answer adding 198.51.100.0/24 (OTHER4's range) or 128.0.0.0/1
+    fails the role before the firewall is touched; once reviewed, the addition is applied."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from sandbox.dns_server import mimecast_netblock_zone  # pylint: disable=import-outside-toplevel
+    zone = mimecast_netblock_zone()
+    us = ("us._netblocks.mimecast.com", "TXT")
+    servers = {"honest": NetnsDns(netns, tmp_path, zone, "honest")}
+    try:
+        for added in ("198.51.100.0/24", "128.0.0.0/1"):
+            widened = dict(zone)
+            widened[us] = [zone[us][0].replace(" ~all", " ip4:%s ~all" % added)]
+            servers[added] = NetnsDns(netns, tmp_path, widened, "dns-%d" % len(servers))
+
+        def role_vars(server, **more):
+            values = {"firewall_lockdown_region": ["us"], "firewall_lockdown_range_source": "auto",
+                      "firewall_lockdown_nameservers": [server.host], "firewall_lockdown_dns_port": server.port,
+                      "firewall_lockdown_ports": [SMTP],
+                      "firewall_lockdown_management": [{"port": MGMT, "sources": ["0.0.0.0/0", "::/0"]}],
+                      "firewall_lockdown_backup_dir": str(tmp_path / "backup")}
+            values.update(more)
+            return values
+
+        first = run_whole_role(netns, tmp_path, role_vars(servers["honest"]), "honest")
+        assert first.returncode == 0, first.stdout[-3000:]
+        locked = netns.ruleset()
+        assert netns.reachable()["other4_smtp"] is False
+        for added, message in (("198.51.100.0/24", "nobody reviewed: 198.51.100.0/24"),
+                               ("128.0.0.0/1", "128.0.0.0/1 is broader than /20")):
+            refused = run_whole_role(netns, tmp_path, role_vars(servers[added]), "widened")
+            assert refused.returncode != 0 and message in refused.stdout, refused.stdout[-3000:]
+            assert netns.ruleset() == locked
+            assert netns.reachable()["other4_smtp"] is False
+        reviewed = run_whole_role(netns, tmp_path, role_vars(servers["198.51.100.0/24"],
+                                                             firewall_lockdown_accept_additions=["198.51.100.0/24"]),
+                                  "reviewed")
+        assert reviewed.returncode == 0, reviewed.stdout[-3000:]
+        assert netns.reachable()["other4_smtp"] is True
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+@pytest.mark.skipif(_IPT_SKIP is not None, reason=_IPT_SKIP or "")
+def test_iptables_takes_over_its_own_sets_from_before_the_marker(ipt_netns, tmp_path):
+    """Sets made by 0.1.x (no comments) are the role's when its restore file is in the backup directory:
+    they are converted to marked sets, and the runs after converge."""
+    ns, backup = ipt_netns, tmp_path / "backup"
+    for family, inet in (("v4", "inet"), ("v6", "inet6")):
+        ns.exec("ipset", "create", "mimecast_" + family, "hash:net", "family", inet)
+    ns.exec("ipset", "add", "mimecast_v4", "205.139.110.0/24")
+    backup.mkdir()
+    (backup / "mimecast.ipset").write_text("# managed by mailsec.mimecast.firewall_lockdown (0.1.x)\n")
+    first = run_role(ns, tmp_path, iptables_vars(backup))
+    assert first.rc == 0, first.output
+    saved = ns.exec("ipset", "save", "mimecast_v4").stdout
+    assert " comment" in saved.splitlines()[0] and 'comment "managed by mailsec.mimecast.firewall_lockdown"' in saved
+    assert ns.reachable() == LOCKED
+    run_role(ns, tmp_path, iptables_vars(backup))
+    last = run_role(ns, tmp_path, iptables_vars(backup))
+    assert last.rc == 0 and last.changed == [], last.output

@@ -47,11 +47,84 @@ def test_all_follows_includes_and_reports_difference(play, dns):
         "v=spf1 ip4:207.211.31.0/25 ip4:205.139.110.0/24 ip4:216.205.24.0/24 ip4:170.10.129.0/24 ip4:63.128.21.0/24 "
         "ip4:170.10.133.0/24 ip4:185.58.84.93/32 ip4:207.211.41.113/32 ip4:207.211.30.64/26 ip4:207.211.30.128/25 "
         "ip4:216.145.221.0/24 ip4:170.10.128.0/24 ip4:170.10.132.56/29 ip4:170.10.132.64/29 ip4:205.139.111.0/24 ~all"])
-    result, out = ranges(play, dns, region=["all"])
+    result, out = ranges(play, dns, region=["all"], accept_additions=["205.139.111.0/24"])
     assert result.rc == 0, out
     assert "205.139.110.0/23" in out["ipv4"] and "41.74.206.0/24" in out["ipv4"]  # .110 and .111 collapse
     assert out["difference"]["all"]["added"] == ["205.139.111.0/24"]
     assert "us._netblocks.mimecast.com" in out["records"]["all"]
+
+
+US_TXT = ("v=spf1 ip4:207.211.31.0/25 ip4:205.139.110.0/24 ip4:216.205.24.0/24 ip4:170.10.129.0/24 ip4:63.128.21.0/24 "
+          "ip4:170.10.133.0/24 ip4:185.58.84.93/32 ip4:207.211.41.113/32 ip4:207.211.30.64/26 ip4:207.211.30.128/25 "
+          "ip4:216.145.221.0/24 ip4:170.10.128.0/24 ip4:170.10.132.56/29 ip4:170.10.132.64/29")
+
+
+@pytest.mark.parametrize("added, message", [
+    ("198.51.100.0/24", "nobody reviewed: 198.51.100.0/24"),
+    ("10.0.0.0/8", "10.0.0.0/8 is in 10.0.0.0/8, private"),
+    ("128.0.0.0/1", "128.0.0.0/1 is broader than /20"),
+    ("127.0.0.0/24", "loopback"),
+], ids=["unknown", "private", "huge", "loopback"])
+def test_dns_answer_that_widens_is_refused(play, dns, added, message):
+    """Issue 8 item 1: a DNS answer (or a spoofed one) must not widen the allowlist unvetted."""
+    dns.set("us._netblocks.mimecast.com", "TXT", ["%s ip4:%s ~all" % (US_TXT, added)])
+    for source in ("auto", "dns"):
+        result, out = ranges(play, dns, region=["us"], source=source)
+        assert result.rc != 0 and message in out["msg"], out
+        assert "ipv4" not in out and "Traceback" not in out["msg"]
+    # Reviewed: an unknown public range passes when listed; a private or huge one never without the opt-in.
+    reviewed, out = ranges(play, dns, region=["us"], accept_additions=[added])
+    if added == "198.51.100.0/24":
+        assert reviewed.rc == 0 and "198.51.100.0/24" in out["ipv4"] and out["source_used"] == {"us": "dns"}, out
+    else:
+        assert reviewed.rc != 0 and "unsafe_allow_any_range" in out["msg"], out
+
+
+def test_small_growth_within_max_growth_is_used_with_a_warning(play, dns):
+    dns.set("us._netblocks.mimecast.com", "TXT", ["%s ip4:198.51.100.0/24 ~all" % US_TXT])
+    result, out = ranges(play, dns, region=["us"], max_growth=15)
+    assert result.rc == 0, out
+    assert "198.51.100.0/24" in out["ipv4"] and any("within max_growth" in w for w in out["warnings"])
+    refused, out = ranges(play, dns, region=["us"], max_growth=5)
+    assert refused.rc != 0 and "more than max_growth 5%" in out["msg"], out
+
+
+def test_region_without_snapshot_needs_reviewed_ranges(play, dns):
+    dns.set("usb._netblocks.mimecast.com", "TXT", ["v=spf1 ip4:205.139.112.0/24 ~all"])
+    result, out = ranges(play, dns, region=["usb"])
+    assert result.rc != 0 and "has no snapshot to compare with" in out["msg"], out
+    reviewed, out = ranges(play, dns, region=["usb"], accept_additions=["205.139.112.0/24"])
+    assert reviewed.rc == 0 and out["ipv4"] == ["205.139.112.0/24"], out
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"extra_cidrs": ["0.0.0.0/0"]}, "0.0.0.0/0 is broader than /20"),
+    ({"extra_cidrs": ["::/0"]}, "::/0 is broader than /32"),
+    ({"extra_cidrs": ["192.168.0.0/24"]}, "private (RFC 1918)"),
+    ({"extra_cidrs": ["not-a-range"]}, "'not-a-range' is not an IPv4 or IPv6"),
+    ({"extra_cidrs": ["0.0.0.0/0"], "unsafe_allow_any_range": True}, "more than the 1000 entries"),
+    ({"shrink_threshold": 100}, "shrink_threshold 100 must be more than 0 and less than 100"),
+    ({"shrink_threshold": 0}, "shrink_threshold 0 must be"),
+    ({"max_growth": -1}, "max_growth -1 must be from 0 to 100"),
+    ({"dns_port": 0, "source": "snapshot"}, "dns_port 0 must be from 1 to 65535"),
+    ({"dns_timeout": 0}, "dns_timeout 0 must be more than 0"),
+], ids=["v4-any", "v6-any", "private", "garbage", "unsafe-any-exchange", "shrink-100", "shrink-0", "growth",
+        "port", "timeout"])
+def test_bad_options_are_refused_cleanly(play, args, message):
+    """Issue 8 items 7 and 15: 0.0.0.0/0 used to exhaust memory in the Exchange /24 split."""
+    base = {"region": ["us"], "source": "snapshot"}
+    base.update(args)
+    result = play([module_task(RANGE, **base)])
+    out = result.task("t")
+    assert result.rc != 0 and message in out["msg"], out
+    assert "Traceback" not in result.stdout + result.stderr and "module_stderr" not in out
+
+
+def test_unsafe_opt_in_lets_a_lab_range_through(play):
+    result = play([module_task(RANGE, region=["us"], source="snapshot", extra_cidrs=["10.1.0.0/16"],
+                               unsafe_allow_any_range=True)])
+    out = result.task("t")
+    assert result.rc == 0 and "10.1.0.0/16" in out["ipv4"] and len(out["exchange"]) > 256, out
 
 
 def test_shrunk_answer_keeps_snapshot_and_warns(play, dns):
