@@ -178,10 +178,12 @@ api_calls:
 '''
 
 import datetime
+import ipaddress
 import re
 import time
 from urllib.parse import urlsplit
 
+from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError
 from ansible_collections.mailsec.mimecast.plugins.module_utils._module import MimecastModule
 from ansible_collections.mailsec.mimecast.plugins.module_utils._policy import normalise_date
 
@@ -238,6 +240,14 @@ def search(module, client):
     start = normalise_date(p["since"], "since") if p["since"] else (now - datetime.timedelta(days=1)).strftime(
         "%Y-%m-%dT%H:%M:%S+0000")
     end = normalise_date(p["until"], "until", end_of_day=True) if p["until"] else now.strftime("%Y-%m-%dT%H:%M:%S+0000")
+    if start >= end:
+        raise GuardrailError(["since %s is not before until %s; give a start before the end" % (start, end)])
+    if p["sender_ip"]:
+        try:
+            ipaddress.ip_address(p["sender_ip"].strip())
+        except ValueError:
+            raise GuardrailError(["sender_ip %r is not an IP address; give one address such as 198.51.100.7"
+                                  % p["sender_ip"]])
     query = {"start": start, "end": end, "searchReason": p["search_reason"]}
     if p["message_id"]:
         query["messageId"] = p["message_id"]
