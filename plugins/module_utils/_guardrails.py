@@ -135,3 +135,41 @@ def check_sender_domains(values, field="spf_domains"):
     if problems:
         raise GuardrailError(problems)
     return result
+
+
+# A profile group is a permitted-sender group when its name says so: the built-in "Permitted
+# Senders" group, the groups mimecast_permitted_sender manages (their names must say so) and the
+# phish_sim_allowlist role's "<campaign> - permitted senders". mimecast_audit uses the same rule.
+PERMITTED_GROUP = re.compile(r"permitted[ _-]?senders?", re.I)
+
+
+def is_permitted_sender_group(name):
+    return bool(PERMITTED_GROUP.search(name or ""))
+
+
+def sender_check(internal_domains, allow_domain, field="senders"):
+    """A member check for groups a Permitted Senders policy uses (raises GuardrailError).
+
+    Refused: addresses and domains in the tenant's internal domains (permits for them let anyone
+    spoof your users past spam checks), free-mail and cloud-mail domains, and whole domains
+    unless ``allow_domain``.
+    """
+    def check(member):
+        domain = member.split("@")[-1]
+        own = [d for d in internal_domains if domain == d or domain.endswith("." + d)]
+        if own:
+            raise GuardrailError([
+                "%s: %s is in the tenant's own internal domain %s; permitting it lets anyone "
+                "spoof your own users past spam checks. Internal mail needs no permit" % (field, member, own[0])])
+        if "@" in member:
+            return
+        shared = shared_mail_domain(domain)
+        if shared:
+            raise GuardrailError([
+                "%s: %s is a %s domain (%s); anyone can send as it. List the exact sender "
+                "addresses instead" % (field, member, shared[0], shared[1])])
+        if not allow_domain:
+            raise GuardrailError([
+                "%s: %s is a whole domain; list the exact sender addresses, or set "
+                "allow_domain: true if every sender of that domain is trusted" % (field, member)])
+    return check

@@ -27,6 +27,7 @@ FIND = "/api/directory/find-groups"
 MEMBERS = "/api/directory/get-group-members"
 ADD = "/api/directory/add-group-member"
 REMOVE = "/api/directory/remove-group-member"
+INTERNAL_DOMAINS = "/api/domain/get-internal-domain"
 ALREADY = "err_folder_group_member_already_exists"
 NOT_FOUND = "err_folder_email_address_not_found"
 _ADDRESS = re.compile(r"^[^@\s*]+@[^@\s*]+\.[^@\s*]+$")
@@ -48,6 +49,11 @@ def normalise_member(value, field="members"):
     if not _DOMAIN.match(domain):
         raise GuardrailError(["%s: %r is neither an email address nor a domain" % (field, value)])
     return domain
+
+
+def read_internal_domains(client):
+    """The tenant's internal domains (role permission Directories | Internal | Read)."""
+    return sorted({(d.get("domain") or "").lower() for d in client.classic(INTERNAL_DOMAINS, paginate=True)} - {""})
 
 
 def member_body(group_id, member):
@@ -79,20 +85,24 @@ class GroupSpec(Spec):
     tag_field = "description"
     fields = ()
 
-    def __init__(self, check_member=None):
+    def __init__(self, check_member=None, check_for=None):
+        """``check_member(member)`` guards every group's members; ``check_for(description)`` returns
+        the check for one group (or None): guardrails follow the group, not the module."""
         self.collections = {GROUP: GroupCollection()}
         self.check_member = check_member
+        self.check_for = check_for
 
     def prepare(self, entry, state):
         members = entry.get("members")
         if members is not None:
             normalised = []
             problems = []
+            check = self.check_member or (self.check_for(entry["description"]) if self.check_for else None)
             for value in members:
                 try:
                     member = normalise_member(value)
-                    if self.check_member:
-                        self.check_member(member)
+                    if check:
+                        check(member)
                 except GuardrailError as exc:
                     problems.extend(exc.problems)
                     continue

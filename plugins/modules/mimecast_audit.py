@@ -152,12 +152,17 @@ def work(module, client):
     p = module.params
     resolver = None
     if DNSPYTHON_IMPORT_ERROR:
-        module.warn("dnspython is missing: DNS checks and SPF look-ups are skipped.")
+        module.module.warn("dnspython is missing: the DNS checks and SPF look-ups are reported as not checked.")
     else:
         try:
             resolver = Dns(p["nameservers"], p["dns_port"], p["dns_timeout"])
         except DnsError as exc:
-            module.warn("No DNS resolver (%s): DNS checks and SPF look-ups are skipped." % exc)
+            if p["nameservers"] or p["dns_port"] != 53 or p["dns_timeout"] != 5.0:
+                # A bad option of this task: refuse it rather than audit half the checks.
+                module.module.fail_json(msg="%s; fix the DNS options of the task (nameservers must be IP "
+                                            "addresses)." % exc, api_calls=module.api_calls())
+            module.module.warn("No DNS resolver (%s): the DNS checks and SPF look-ups are reported as not "
+                               "checked." % exc)
     audit = Audit(client, resolver, region=p["region"], permitted_sender_groups=p["permitted_sender_groups"],
                   check_dns=p["dns_checks"])
     result = audit.run()
