@@ -20,6 +20,7 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._cloud_ranges imp
     CLOUD_MAIL_DOMAINS,
     CLOUD_RANGES,
     FREEMAIL_DOMAINS,
+    SHARED_ESP_RANGES,
 )
 
 # The narrowest prefix a bypass may have without allow_broad_ranges.
@@ -32,6 +33,13 @@ _CLOUD_NETWORKS = [
     (provider, ipaddress.ip_network(cidr))
     for provider, info in CLOUD_RANGES.items()
     for cidr in info["ranges"]
+]
+
+
+_ESP_NETWORKS = [
+    (platform, ipaddress.ip_network(cidr))
+    for platform, cidrs in SHARED_ESP_RANGES.items()
+    for cidr in cidrs
 ]
 
 
@@ -88,6 +96,11 @@ def check_source_ips(values, allow_broad_ranges=False, field="source_ips"):
             problems.append("%s: %s overlaps %s sending ranges: a bypass for it would let any "
                             "tenant of that platform through. Use the sender's dedicated IPs, "
                             "never shared cloud-mail ranges" % (field, cidr, " and ".join(clouds)))
+            continue
+        esp = sorted({p for p, shared in _ESP_NETWORKS if shared.version == net.version and shared.overlaps(net)})
+        if esp and net.num_addresses > 1:
+            problems.append("%s: %s lies in %s: a range there covers other customers of the platform. List "
+                            "the sender's own addresses one by one (/32)" % (field, cidr, " and ".join(esp)))
             continue
         limit = MAX_IPV4_PREFIX if net.version == 4 else MAX_IPV6_PREFIX
         if net.prefixlen < limit and not allow_broad_ranges:

@@ -5,7 +5,8 @@
 
 # PRIVATE to mailsec.mimecast: may change in any release.
 
-"""TTP URL Protect managed URLs (classic ``/api/ttp/url/*``; research/mimecast-api.md 6.1).
+"""TTP URL Protect managed URLs (classic ``/api/ttp/url/*``; Mimecast API reference,
+https://integrations.mimecast.com/documentation/endpoint-reference/targeted-threat-protection-url-protect/).
 
 No update call exists: a change is delete + create. Reads come back decomposed
 (scheme, domain, port (-1 when none), path, queryString) with no ``url`` field, and the

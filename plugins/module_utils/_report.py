@@ -115,7 +115,7 @@ def html(tenant, result, generated=""):
         out.append('<div class="card" style="border-left-color:%s"><p>%s <b><code>%s</code> %s</b></p>'
                    % (COLOURS[finding["severity"]], _pill(finding["severity"]), escape(finding["id"]), escape(finding["title"])))
         out.append("<p><b>Why it matters.</b> %s</p><p><b>Fix.</b> %s</p><ul>" % (escape(finding["why"]), escape(finding["fix"])))
-        out.extend("<li>%s</li>" % escape(_describe(obj)) for obj in finding["objects"])
+        out.extend("<li>%s</li>" % _describe(obj) for obj in finding["objects"])
         out.append("</ul></div>")
     out.append("<h2>Manual checks</h2><p>Mimecast's API does not expose these settings; check them in the console.</p>"
                "<table><tr><th>Check</th><th>Where</th><th>Why</th></tr>")
