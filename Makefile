@@ -157,6 +157,7 @@ unit: venv collection
 
 integration: venv collection system-deps
 	@$(call say,integration: pytest tests/integration)
+	@rm -f build/safety-counts.json
 	@$(call run_pytest,tests/integration,$(INTEGRATION_WORKERS))
 
 # ansible-test must run from .../ansible_collections/<ns>/<name> and should not
@@ -219,6 +220,7 @@ changelog-lint: venv
 
 test: venv collection system-deps unit integration sanity lint docs-lint changelog-lint
 	@$(call say,test: all checks passed)
+	@"$(VBIN)/python" tests/tools/safety_counts.py
 
 demo: venv collection
 	@$(call say,demo: python tests/sandbox/demo.py)

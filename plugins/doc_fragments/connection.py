@@ -15,10 +15,27 @@ options:
       - The Mimecast API host of the tenant, for example V(https://api.services.mimecast.com)
         (global, API 2.0), V(https://us-api.services.mimecast.com) or
         V(https://uk-api.services.mimecast.com).
-      - Plain C(http://) is refused except to a loopback address (the local sandbox tenant).
+      - Accepted without O(allow_custom_base_url) are Mimecast's API 2.0 hosts
+        C(api.services.mimecast.com), C(uk-api.services.mimecast.com) and
+        C(us-api.services.mimecast.com), the API 1.0 hosts C(api.mimecast.com),
+        C(eu-api.mimecast.com), C(de-api.mimecast.com), C(us-api.mimecast.com),
+        C(usb-api.mimecast.com), C(ca-api.mimecast.com), C(za-api.mimecast.com),
+        C(au-api.mimecast.com), C(jer-api.mimecast.com), C(je-api.mimecast.com),
+        C(uspcom-api.mimecast-pscom-us.com), and loopback test servers. The client secret or
+        API keys are never sent to another host without that option.
+      - Plain C(http://) is refused except to a loopback address (the local sandbox tenant),
+        always; so are URLs with user information (C(user@host)), a query or a fragment.
       - If not set, the environment variable E(MIMECAST_BASE_URL) is used.
     type: str
     default: https://api.services.mimecast.com
+  allow_custom_base_url:
+    description:
+      - Accept an https O(base_url) host that is not one of Mimecast's API hosts, for example a
+        proxy you run. The credentials are sent to that host.
+      - If not set, the environment variable E(MIMECAST_ALLOW_CUSTOM_BASE_URL) is used.
+    type: bool
+    default: false
+    version_added: 0.2.0
   client_id:
     description:
       - Client ID of the API 2.0 application (Integrations Hub).
@@ -55,6 +72,7 @@ options:
     description:
       - Seconds to wait for Mimecast to connect and to answer one request. Large tenants
         answer list calls slowly; the httpx default of 5 seconds is too short.
+      - Greater than 0 and at most 600.
       - If not set, the environment variable E(MIMECAST_TIMEOUT) is used.
     type: float
     default: 30
@@ -69,6 +87,7 @@ options:
       - The most seconds one task waits in total for Mimecast's rate limit. On HTTP 429 the
         module waits the X-RateLimit-Reset time Mimecast sends and retries (the call was not
         executed); past this bound the task fails and says so.
+      - From 0 to 3600.
       - If not set, the environment variable E(MIMECAST_RATE_LIMIT_MAX_WAIT) is used.
     type: float
     default: 60
@@ -77,6 +96,7 @@ options:
       - How often a read is retried after a server error (HTTP 5xx) or a connection error,
         with a warning each time. Writes are never retried blindly; re-running the task is
         safe because it reads the current state first.
+      - From 0 to 10.
       - If not set, the environment variable E(MIMECAST_MAX_RETRIES) is used.
     type: int
     default: 3

@@ -26,6 +26,7 @@ import base64
 import hashlib
 import hmac
 import ipaddress
+import math
 import time
 import traceback
 import uuid
@@ -58,6 +59,36 @@ REST_NEXT_KEYS = (
     ("pagination", "nextPageToken"),
 )
 LOOPBACK_NAMES = ("localhost",)
+
+# Mimecast's API hosts; the client secret (or the API 1.0 keys) is sent only to these, to a
+# loopback test server, or to another host with allow_custom_base_url.
+# API 2.0 (global with failover, UK and US pinned), Mimecast's "Enhancing API Gateway Resilience":
+# https://mimecastsupport.zendesk.com/hc/en-us/articles/41019270938643 (June 2025)
+# API 1.0 regional hosts and the global discovery host: https://docs.swimlane.com/authentication-guides/mimecast
+# and https://www.mimecast.com/developer/documentation/ (usb, ca, je and uspcom come from the region
+# tables of public Mimecast API scripts; Jersey is spelt both jer- and je-, so both are accepted).
+MIMECAST_API_HOSTS = (
+    "api.services.mimecast.com",
+    "uk-api.services.mimecast.com",
+    "us-api.services.mimecast.com",
+    "api.mimecast.com",
+    "eu-api.mimecast.com",
+    "de-api.mimecast.com",
+    "us-api.mimecast.com",
+    "usb-api.mimecast.com",
+    "ca-api.mimecast.com",
+    "za-api.mimecast.com",
+    "au-api.mimecast.com",
+    "jer-api.mimecast.com",
+    "je-api.mimecast.com",
+    "uspcom-api.mimecast-pscom-us.com",
+)
+# Numeric connection options: (lowest, highest, lowest allowed itself?, unit). Checked before any call.
+OPTION_RANGES = {
+    "timeout": (0, 600, False, "seconds"),
+    "rate_limit_max_wait": (0, 3600, True, "seconds"),
+    "max_retries": (0, 10, True, "retries"),
+}
 
 
 class MimecastError(Exception):
@@ -102,6 +133,82 @@ def _is_loopback_host(host):
         return False
 
 
+def _host_key(host):
+    return (host or "").lower().rstrip(".")
+
+
+def check_options(values):
+    """Problems (one line each) with the numeric connection options in ``values`` (a dict;
+    missing or None values are skipped): each must be a finite number inside OPTION_RANGES."""
+    problems = []
+    for name, (low, high, low_ok, unit) in OPTION_RANGES.items():
+        value = values.get(name)
+        if value is None:
+            continue
+        if low_ok:
+            valid = "from %s to %s %s" % (low, high, unit)
+        else:
+            valid = "greater than %s and at most %s %s" % (low, high, unit)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+        inside = (low <= number if low_ok else low < number) and number <= high
+        if not math.isfinite(number) or not inside:
+            problems.append("%s %r is out of range; give a value %s" % (name, value, valid))
+    return problems
+
+
+def check_url(url, option, known_hosts, allow_custom=False, custom_option=None, example=None):
+    """Return ``url`` without its trailing slash if credentials may be sent there, else raise.
+
+    Refused: anything but an absolute http(s) URL with a host; user information, query or
+    fragment (``https://api.services.mimecast.com@evil.example`` goes to evil.example);
+    plain http to a host that is not loopback (never overridable); a host not in
+    ``known_hosts`` and not loopback, unless ``allow_custom``.
+    """
+    example = example or "https://" + known_hosts[0]
+    text = url if isinstance(url, str) else ""
+    fix = "Use the service's API host, for example %s." % example
+    if not text or any(c.isspace() or ord(c) < 32 or c == "\\" for c in text):
+        raise MimecastError("%s %r is not an http(s) URL." % (option, url), fix=fix)
+    text = text.rstrip("/")
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # raises ValueError for a port out of range
+        host = httpx.URL(text).host if httpx is not None else parts.hostname
+    except (ValueError, TypeError) + ((httpx.InvalidURL,) if httpx is not None else ()):
+        port, host = -1, None
+    if port == -1 or host is None:
+        raise MimecastError("%s %r is not a valid URL (bad host or port)." % (option, url), fix=fix)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise MimecastError("%s %r is not an http(s) URL." % (option, url), fix=fix)
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise MimecastError("%s %r carries user information before the host; the request would go to %s."
+                            % (option, url, parts.hostname), fix=fix)
+    if parts.query or parts.fragment or "?" in text or "#" in text:
+        raise MimecastError("%s %r has a query or fragment." % (option, url), fix=fix)
+    if _host_key(host) != _host_key(parts.hostname):
+        raise MimecastError("%s %r is ambiguous (its host reads differently to different parsers)."
+                            % (option, url), fix=fix)
+    loopback = _is_loopback_host(parts.hostname)
+    if parts.scheme == "http" and not loopback:
+        raise MimecastError(
+            "%s %r uses plain http:// to a host that is not loopback; credentials would cross "
+            "the network unencrypted." % (option, text),
+            fix="Use https:// (plain http is only accepted for 127.0.0.1/localhost test servers).",
+        )
+    if not loopback and _host_key(parts.hostname) not in known_hosts and not allow_custom:
+        if custom_option:
+            fix = ("Use one of the accepted hosts, or set %s: true if %s really is the service (for "
+                   "example a proxy you run)." % (custom_option, parts.hostname))
+        raise MimecastError(
+            "%s %r is not a known host for it (accepted: %s, or a loopback test server); the "
+            "credentials will not be sent to %s." % (option, text, ", ".join(known_hosts), parts.hostname),
+            fix=fix)
+    return text
+
+
 def _first_error(payload):
     """Return (code, message, field) from any of Mimecast's error shapes, or Nones."""
     if not isinstance(payload, dict):
@@ -135,24 +242,22 @@ class HttpClient:
     service = "Mimecast"
     url_option = "base_url"
     url_example = "https://api.services.mimecast.com"
+    known_hosts = MIMECAST_API_HOSTS
+    custom_url_option = "allow_custom_base_url (or MIMECAST_ALLOW_CUSTOM_BASE_URL)"
     throttle_fix = ("Raise rate_limit_max_wait, lower the number of forks or add 'throttle: 1' "
                     "(Mimecast counts calls per application).")
 
     def __init__(self, base_url, timeout=30.0, validate_certs=True, rate_limit_max_wait=60.0, max_retries=3,
-                 retry_backoff=0.5, warn=None, transport=None, sleep=time.sleep, clock=time.monotonic):
+                 retry_backoff=0.5, warn=None, transport=None, sleep=time.sleep, clock=time.monotonic,
+                 allow_custom_url=False):
         if httpx is None:
             raise MimecastError("The Python library httpx is required.", fix="pip install httpx")
-        self.base_url = (base_url or "").rstrip("/")
-        parts = urlsplit(self.base_url)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise MimecastError("%s %r is not an http(s) URL." % (self.url_option, base_url),
-                                fix="Use the service's API host, for example %s." % self.url_example)
-        if parts.scheme == "http" and not _is_loopback_host(parts.hostname):
-            raise MimecastError(
-                "%s %r uses plain http:// to a host that is not loopback; credentials would cross "
-                "the network unencrypted." % (self.url_option, self.base_url),
-                fix="Use https:// (plain http is only accepted for 127.0.0.1/localhost test servers).",
-            )
+        self.base_url = check_url(base_url, self.url_option, self.known_hosts, allow_custom=allow_custom_url,
+                                  custom_option=self.custom_url_option, example=self.url_example)
+        problems = check_options(dict(timeout=timeout, rate_limit_max_wait=rate_limit_max_wait,
+                                      max_retries=max_retries))
+        if problems:
+            raise MimecastError("; ".join(problems) + ".")
         self.rate_limit_max_wait = float(rate_limit_max_wait)
         self.max_retries = int(max_retries)
         self.retry_backoff = float(retry_backoff)

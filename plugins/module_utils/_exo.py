@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 import uuid
 
@@ -26,6 +27,7 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._client import (
     HttpClient,
     MimecastAuthError,
     MimecastError,
+    check_url,
 )
 
 SCOPE = "https://outlook.office365.com/.default"
@@ -40,10 +42,23 @@ EXO_ARGUMENT_SPEC = dict(
     certificate_password=dict(type="str", no_log=True, fallback=(env_fallback, ["EXO_CERTIFICATE_PASSWORD"])),
     exo_url=dict(type="str", default="https://outlook.office365.com", fallback=(env_fallback, ["EXO_URL"])),
     authority=dict(type="str", default="https://login.microsoftonline.com", fallback=(env_fallback, ["EXO_AUTHORITY"])),
+    allow_custom_urls=dict(type="bool", default=False, fallback=(env_fallback, ["EXO_ALLOW_CUSTOM_URLS"])),
     timeout=dict(type="float", default=60.0),
     validate_certs=dict(type="bool", default=True),
     rate_limit_max_wait=dict(type="float", default=120.0),
 )
+# The public Microsoft cloud's hosts, the only ones the app's secret or signed assertion and its
+# token are sent to without allow_custom_urls (or to a loopback test server). The authority:
+# https://learn.microsoft.com/powershell/exchange/app-only-auth-powershell-v2 (consent URL on
+# login.microsoftonline.com); the InvokeCommand host outlook.office365.com: the Exchange Online
+# PowerShell module's REST mode as public clients call it (GreyCorbel/ExoHelper,
+# KelvinTegelaar/CIPP-API New-ExoRequest.ps1). Sovereign clouds need allow_custom_urls.
+EXO_HOSTS = ("outlook.office365.com",)
+AUTHORITY_HOSTS = ("login.microsoftonline.com",)
+CUSTOM_URLS_OPTION = "allow_custom_urls (or EXO_ALLOW_CUSTOM_URLS)"
+# A tenant is its GUID or a domain name (<name>.onmicrosoft.com); it becomes part of both URL paths.
+_TENANT_RE = re.compile(r"^([0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}"
+                        r"|(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})$", re.I)
 
 
 def _b64url(data):
@@ -88,11 +103,20 @@ class ExoClient(HttpClient):
     service = "Exchange Online"
     url_option = "exo_url"
     url_example = "https://outlook.office365.com"
+    known_hosts = EXO_HOSTS
+    custom_url_option = CUSTOM_URLS_OPTION
     throttle_fix = "Raise rate_limit_max_wait or run fewer tenants at once (Exchange limits concurrent requests per tenant)."
 
     def __init__(self, tenant, app_id, client_secret=None, certificate_path=None, certificate_password=None,
-                 exo_url="https://outlook.office365.com", authority="https://login.microsoftonline.com", **options):
-        super().__init__(exo_url, **options)
+                 exo_url="https://outlook.office365.com", authority="https://login.microsoftonline.com",
+                 allow_custom_urls=False, **options):
+        # The authority receives the secret or the signed assertion: checked like exo_url.
+        authority = check_url(authority, "authority", AUTHORITY_HOSTS, allow_custom=allow_custom_urls,
+                              custom_option=CUSTOM_URLS_OPTION, example="https://" + AUTHORITY_HOSTS[0])
+        if not isinstance(tenant, str) or not _TENANT_RE.fullmatch(tenant):
+            raise MimecastError("tenant %r is neither a tenant GUID nor a domain name." % (tenant,),
+                                fix="Give the tenant's GUID or its <name>.onmicrosoft.com domain.")
+        super().__init__(exo_url, allow_custom_url=allow_custom_urls, **options)
         if not client_secret and not certificate_path:
             raise MimecastAuthError("No Entra credential was given for app %s." % app_id,
                                     fix="Set certificate_path (recommended) or client_secret (EXO_CLIENT_SECRET).")
@@ -101,7 +125,7 @@ class ExoClient(HttpClient):
         self._client_secret = client_secret
         self._certificate_path = certificate_path
         self._certificate_password = certificate_password
-        self.token_url = "%s/%s/oauth2/v2.0/token" % (authority.rstrip("/"), tenant)
+        self.token_url = "%s/%s/oauth2/v2.0/token" % (authority, tenant)
         self._token = None
         self._token_expires = 0.0
 

@@ -19,8 +19,11 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 
 from ansible_collections.mailsec.mimecast.plugins.module_utils._client import (
     HTTPX_IMPORT_ERROR,
+    MIMECAST_API_HOSTS,
     MimecastClient,
     MimecastError,
+    check_options,
+    check_url,
 )
 from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import STATES, Engine
 from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError
@@ -32,6 +35,8 @@ def connection_argument_spec():
     return dict(
         base_url=dict(type="str", default=DEFAULT_BASE_URL,
                       fallback=(env_fallback, ["MIMECAST_BASE_URL"])),
+        allow_custom_base_url=dict(type="bool", default=False,
+                                   fallback=(env_fallback, ["MIMECAST_ALLOW_CUSTOM_BASE_URL"])),
         client_id=dict(type="str", fallback=(env_fallback, ["MIMECAST_CLIENT_ID"])),
         client_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["MIMECAST_CLIENT_SECRET"])),
         app_id=dict(type="str", fallback=(env_fallback, ["MIMECAST_APP_ID"])),
@@ -67,6 +72,19 @@ class MimecastModule:
         if HTTPX_IMPORT_ERROR:
             self.module.fail_json(msg=missing_required_lib("httpx"), exception=HTTPX_IMPORT_ERROR)
         self._client = None
+        self.check_connection()
+
+    def check_connection(self):
+        """Refuse bad connection options (base_url host, numeric ranges) before any call."""
+        p = self.params
+        problems = check_options(p)
+        try:
+            check_url(p["base_url"], "base_url", MIMECAST_API_HOSTS, allow_custom=p["allow_custom_base_url"],
+                      custom_option=MimecastClient.custom_url_option, example=DEFAULT_BASE_URL)
+        except MimecastError as exc:
+            problems.insert(0, str(exc).rstrip("."))
+        if problems:
+            self.module.fail_json(msg="; ".join(problems) + ".", api_calls=self.api_calls())
 
     @property
     def client(self):
@@ -84,6 +102,7 @@ class MimecastModule:
                 validate_certs=p["validate_certs"],
                 rate_limit_max_wait=p["rate_limit_max_wait"],
                 max_retries=p["max_retries"],
+                allow_custom_url=p["allow_custom_base_url"],
                 warn=self.module.warn,
             )
         return self._client

@@ -20,9 +20,18 @@ description:
     certificate (O(restrict_domains_to_certificate=true)).
   - The same module makes a phishing-simulation vendor's partner receive connector, which
     vendors such as Dune Security and Hoxhunt recommend over allowlisting in the gateway.
-  - B(Exchange accepts IPv4 masks /24 through /32 only.) Broader ranges in
-    O(sender_ip_addresses) are split into /24s before anything is sent (a /22 is never sent);
-    IPv6 ranges and ranges overlapping Microsoft 365 or Google sending ranges are refused.
+  - B(Exchange accepts IPv4 masks /24 through /32 only.) Ranges from /21 to /23 in
+    O(sender_ip_addresses) are split into /24s before anything is sent (a /22 is never sent).
+    Ranges broader than /21 (Mimecast's broadest, the two published ZA /22s collapsed into
+    C(41.74.192.0/21) as M(mailsec.mimecast.mimecast_ip_range) returns them) are refused
+    instead of being split into thousands of entries; IPv6, private or reserved ranges and ranges
+    overlapping Microsoft 365 or Google sending ranges are refused, before any call.
+  - Every connector the module creates carries the marker C([mailsec.mimecast]) at the end of
+    its C(Comment). V(state=absent) removes a connector of that name only if it carries the
+    marker, or if its properties match the task (which then names O(sender_ip_addresses) or
+    O(tls_sender_certificate_name)), or with O(force=true); otherwise it refuses and removes
+    nothing. V(state=present) on a same-named connector without the marker (one made before
+    version 0.2.0 or by hand) adopts it, adds the marker and warns.
   - Reads all inbound connectors once (all pages), compares, and sends C(New-InboundConnector)
     or a C(Set-InboundConnector) with only the parameters that differ; V(absent) sends
     C(Remove-InboundConnector).
@@ -78,15 +87,28 @@ options:
   exo_url:
     description:
       - The Exchange Online host. If not set, the environment variable E(EXO_URL) is used.
+      - Only C(https://outlook.office365.com) or a loopback test server is accepted, unless
+        O(allow_custom_urls=true). Plain C(http://) is refused except to a loopback address.
     type: str
     default: https://outlook.office365.com
   authority:
     description:
-      - The Microsoft Entra authority. If not set, the environment variable E(EXO_AUTHORITY) is used.
+      - The Microsoft Entra authority, which receives the client secret or the signed assertion.
+        If not set, the environment variable E(EXO_AUTHORITY) is used.
+      - Only C(https://login.microsoftonline.com) or a loopback test server is accepted, unless
+        O(allow_custom_urls=true). Plain C(http://) is refused except to a loopback address, always.
     type: str
     default: https://login.microsoftonline.com
+  allow_custom_urls:
+    description:
+      - Accept an O(exo_url) or O(authority) host other than Microsoft's public cloud hosts
+        (for example a sovereign cloud or a proxy you run). The credentials are sent to it.
+      - If not set, the environment variable E(EXO_ALLOW_CUSTOM_URLS) is used.
+    type: bool
+    default: false
+    version_added: 0.2.0
   timeout:
-    description: Seconds to wait for one request.
+    description: Seconds to wait for one request, greater than 0 and at most 600.
     type: float
     default: 60
   validate_certs:
@@ -94,7 +116,9 @@ options:
     type: bool
     default: true
   rate_limit_max_wait:
-    description: The most seconds to wait in total for Exchange's throttling (HTTP 429) before failing.
+    description:
+      - The most seconds to wait in total for Exchange's throttling (HTTP 429) before failing,
+        from 0 to 3600.
     type: float
     default: 120
   name:
@@ -106,6 +130,13 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  force:
+    description:
+      - With V(state=absent), remove a same-named connector even if it was not made by this
+        collection (no C([mailsec.mimecast]) marker in its Comment) and does not match the task.
+    type: bool
+    default: false
+    version_added: 0.2.0
   connector_type:
     description: V(Partner) for Mimecast and vendors; V(OnPremises) for a hybrid on-premises organisation.
     type: str
@@ -118,7 +149,8 @@ options:
     default: ['*']
   sender_ip_addresses:
     description:
-      - IPv4 addresses or ranges mail must come from. Ranges broader than /24 are split into /24s.
+      - IPv4 addresses or ranges mail must come from. /21 to /23 ranges are split into /24s
+        (at most 8 entries each); broader ranges are refused.
       - Compared as a set.
     type: list
     elements: str
@@ -142,7 +174,8 @@ options:
     type: bool
     default: true
   comment:
-    description: A comment on the connector.
+    description:
+      - A comment on the connector. The module appends the marker C([mailsec.mimecast]) to it.
     type: str
 notes:
   - The InvokeCommand endpoint is what the Exchange Online PowerShell module uses in REST mode; it is
@@ -194,7 +227,11 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.mailsec.mimecast.plugins.module_utils._client import HTTPX_IMPORT_ERROR, MimecastError
+from ansible_collections.mailsec.mimecast.plugins.module_utils._client import (
+    HTTPX_IMPORT_ERROR,
+    MimecastError,
+    check_options,
+)
 from ansible_collections.mailsec.mimecast.plugins.module_utils._exo import EXO_ARGUMENT_SPEC, ExoClient
 from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError, check_source_ips
 
@@ -211,11 +248,23 @@ PARAMETERS = {
     "comment": "Comment",
 }
 SETS = ("SenderDomains", "SenderIPAddresses")
+# Written into the Comment of every connector the module creates (or adopts with state=present);
+# state=absent removes only a connector carrying it, one matching the task, or with force.
+MARKER = "[mailsec.mimecast]"
+# Exchange Online accepts IPv4 masks /24 to /32 in SenderIPAddresses (Microsoft's New-InboundConnector
+# reference: https://learn.microsoft.com/powershell/module/exchange/new-inboundconnector; the limit was added
+# after https://github.com/MicrosoftDocs/office-docs-powershell/issues/8064). Mimecast's broadest published
+# ranges are /22s (ZA, 41.74.192.0/22 and 41.74.196.0/22 in
+# https://mimecastsupport.zendesk.com/hc/en-us/articles/34000792642963), which mimecast_ip_range collapses into
+# 41.74.192.0/21; nothing broader is split (at most 8 entries per range): a /8 would be 65,536 entries.
+EXCHANGE_PREFIX = 24
+BROADEST_PREFIX = 21
 
 
 def exchange_ranges(values):
-    """Split to /24-or-narrower IPv4 CIDRs; refuse IPv6 and shared cloud ranges. (cidrs, split)"""
-    problems, out, split = [], [], {}
+    """Split to /24-or-narrower IPv4 CIDRs; refuse IPv6, ranges broader than /21, private or
+    reserved ranges and shared cloud ranges, all before any split. (cidrs, split)"""
+    problems, nets = [], []
     for value in values:
         try:
             net = ipaddress.ip_network(str(value).strip(), strict=False)
@@ -225,13 +274,52 @@ def exchange_ranges(values):
         if net.version != 4:
             problems.append("sender_ip_addresses: %s is IPv6; Exchange Online connectors accept IPv4 only" % net)
             continue
-        parts = list(net.subnets(new_prefix=24)) if net.prefixlen < 24 else [net]
-        if len(parts) > 1:
-            split[str(net)] = [str(p) for p in parts]
-        out.extend(str(p) for p in parts)
+        if net.prefixlen < BROADEST_PREFIX:
+            problems.append(
+                "sender_ip_addresses: %s is broader than /%d, Mimecast's broadest range; Exchange "
+                "accepts /24 to /32 only, so it would become %d connector entries. List the /24s (or narrower "
+                "ranges) the sender really uses" % (net, BROADEST_PREFIX, 2 ** (EXCHANGE_PREFIX - net.prefixlen)))
+            continue
+        nets.append(net)
     if problems:
         raise GuardrailError(problems)
-    return check_source_ips(out, allow_broad_ranges=True, field="sender_ip_addresses"), split
+    # Private, reserved and Microsoft 365 / Google ranges are refused on the ranges as given.
+    checked = check_source_ips([str(n) for n in nets], allow_broad_ranges=True, field="sender_ip_addresses")
+    out, split = [], {}
+    for cidr in checked:
+        net = ipaddress.ip_network(cidr)
+        parts = list(net.subnets(new_prefix=EXCHANGE_PREFIX)) if net.prefixlen < EXCHANGE_PREFIX else [net]
+        if len(parts) > 1:
+            split[cidr] = [str(p) for p in parts]
+        out.extend(str(p) for p in parts if str(p) not in out)
+    return out, split
+
+
+def has_marker(connector):
+    return MARKER in str(connector.get("Comment") or "")
+
+
+def with_marker(comment):
+    text = str(comment or "").replace(MARKER, "").strip()
+    return ("%s %s" % (text, MARKER)).strip()
+
+
+def absent_refusal(p, connector, desired):
+    """Why a same-named connector not made by the collection may not be removed, or None."""
+    if has_marker(connector) or p["force"]:
+        return None
+    current = current_properties(connector)
+    differs = sorted(k for k, v in desired.items() if v is not None and k != "Comment" and current.get(k) != v)
+    if p["comment"] is not None and str(connector.get("Comment") or "").strip() != p["comment"].strip():
+        differs.append("Comment")
+    if not differs and (p["sender_ip_addresses"] or p["tls_sender_certificate_name"]):
+        return None
+    why = ("its %s differ from this task's" % ", ".join(differs) if differs else
+           "this task names neither its sender_ip_addresses nor its tls_sender_certificate_name")
+    return ("the inbound connector %r was not made by mailsec.mimecast (no %s in its Comment) and %s, so it "
+            "may belong to someone else; nothing was removed. Describe the connector in the task (its "
+            "sender_ip_addresses, tls_sender_certificate_name and other properties) or set force: true to remove "
+            "it anyway" % (p["name"], MARKER, why))
 
 
 def normalise_domain(value):
@@ -281,13 +369,26 @@ def run(module, client):
         raise MimecastError("%d inbound connectors are named %r; the module will not guess." % (len(connectors), p["name"]))
     before = current_properties(connectors[0]) if connectors else {}
     result = {"changed": False, "actions": [], "split": split, "before": before}
+    desired = desired_properties(p, ranges)
     if p["state"] == "absent":
         if connectors:
+            refusal = absent_refusal(p, connectors[0], desired)
+            if refusal:
+                raise GuardrailError([refusal])
             result["actions"].append({"cmdlet": "Remove-InboundConnector",
                                       "parameters": {"Identity": p["name"], "Confirm": False}})
         result["after"] = {}
     else:
-        desired = desired_properties(p, ranges)
+        if connectors and not has_marker(connectors[0]):
+            # Made before 0.2.0 or by hand: this task manages it from now on (adopted).
+            desired["Comment"] = with_marker(p["comment"] if p["comment"] is not None
+                                             else connectors[0].get("Comment"))
+            module.warn("%s the inbound connector %r, which has no %s in its Comment (made before version 0.2.0 "
+                        "or by hand): the marker %s added, so state=absent may remove it later."
+                        % ("Adopting" if module.check_mode else "Adopted", p["name"], MARKER,
+                           "would be" if module.check_mode else "was"))
+        else:
+            desired["Comment"] = with_marker(p["comment"]) if p["comment"] is not None or not connectors else None
         if not connectors:
             params = {k: v for k, v in desired.items() if v is not None}
             params["Name"] = p["name"]
@@ -311,6 +412,7 @@ def main():
         EXO_ARGUMENT_SPEC,
         name=dict(type="str", required=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
+        force=dict(type="bool", default=False),
         connector_type=dict(type="str", default="Partner", choices=["Partner", "OnPremises"]),
         sender_domains=dict(type="list", elements="str", default=["*"]),
         sender_ip_addresses=dict(type="list", elements="str"),
@@ -333,11 +435,15 @@ def main():
             p["certificate_path"] = None
     if p["client_secret"] and p["certificate_path"]:
         module.fail_json(msg="Give either client_secret or certificate_path, not both.")
+    problems = check_options(p)
+    if problems:
+        module.fail_json(msg="; ".join(problems) + ".", api_calls={})
     client = None
     try:
         client = ExoClient(p["tenant"], p["app_id"], client_secret=p["client_secret"],
                            certificate_path=p["certificate_path"], certificate_password=p["certificate_password"],
-                           exo_url=p["exo_url"], authority=p["authority"], timeout=p["timeout"],
+                           exo_url=p["exo_url"], authority=p["authority"],
+                           allow_custom_urls=p["allow_custom_urls"], timeout=p["timeout"],
                            validate_certs=p["validate_certs"], rate_limit_max_wait=p["rate_limit_max_wait"],
                            warn=module.warn)
         result = run(module, client)

@@ -124,3 +124,41 @@ def assert_declarative_cycle(play, sandbox, module, config, tenant="demo"):
     assert sandbox.writes(tenant) == [] and result["api_calls"]["write"] == 0
     assert result["diff"]["before"] == result["diff"]["after"]
     return real
+
+
+# ---------------------------------------------------------------- safety counts
+# The bad-input catalogue (test_catalogue.py) and the fault suite (test_fault_suite.py) are
+# counted at the end of the run (also under xdist: the controller sees every report) and the
+# counts are kept in build/safety-counts.json for `make test` to print last.
+SAFETY_SUITES = {"test_catalogue.py::test_case": "bad-input catalogue", "test_fault_suite.py::": "fault suite"}
+SAFETY_COUNTS = ROOT / "build" / "safety-counts.json"
+
+
+def _safety_suite(nodeid):
+    for marker, suite in SAFETY_SUITES.items():
+        if marker in nodeid:
+            return suite
+    return None
+
+
+SAFETY = {}
+
+
+def pytest_runtest_logreport(report):
+    suite = _safety_suite(report.nodeid)
+    if suite is None or not (report.when == "call" or (report.when == "setup" and not report.passed)):
+        return
+    counts = SAFETY.setdefault(suite, {"passed": 0, "failed": 0, "skipped": 0})
+    counts[report.outcome] += 1
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if not SAFETY or hasattr(config, "workerinput"):
+        return
+    terminalreporter.section("safety suites")
+    for suite, numbers in sorted(SAFETY.items()):
+        total = sum(numbers.values())
+        terminalreporter.write_line("%s: %d cases, %d as expected, %d not, %d skipped"
+                                    % (suite, total, numbers["passed"], numbers["failed"], numbers["skipped"]))
+    SAFETY_COUNTS.parent.mkdir(parents=True, exist_ok=True)
+    SAFETY_COUNTS.write_text(json.dumps(SAFETY, indent=1, sort_keys=True))

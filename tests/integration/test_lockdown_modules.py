@@ -4,9 +4,11 @@ against the local DNS server and the sandbox's Entra / Exchange Online / Mimecas
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from conftest import assert_declarative_cycle, module_task  # noqa: F401  pylint: disable=unused-import
+from conftest import CREDENTIALS, assert_declarative_cycle, module_task  # noqa: F401  pylint: disable=unused-import
 from sandbox.dns_server import DnsServer, mimecast_netblock_zone
 
 RANGE = "mailsec.mimecast.mimecast_ip_range"
@@ -223,3 +225,102 @@ def test_exo_certificate_credential_and_permission_errors(sandbox, play, tmp_pat
     unauthorised = play([module_task(EXO, **args)])
     out = unauthorised.task("t")
     assert unauthorised.rc != 0 and "Exchange.ManageAsApp" in out["msg"]
+
+
+URL_BYPASS = "mailsec.mimecast.mimecast_url_bypass"
+
+
+def failing(task):
+    return dict(task, ignore_errors=True)
+
+
+def failed(result, name):
+    return any(r["task"] == name and r["status"] == "failed" for r in result.records)
+
+
+def test_connection_options_refused_before_any_request(sandbox, play):
+    """Issue 8 items 4, 13 and 15: bad hosts, plain http, numeric ranges and broad Exchange ranges
+    are refused before the first request: the sandbox sees nothing at all."""
+    bad = {
+        "http_authority": (dict(authority="http://login.example.net"), "authority .* plain http"),
+        "custom_authority": (dict(authority="https://login.example.net"), "allow_custom_urls"),
+        "custom_exo_url": (dict(exo_url="https://outlook.example.net"), "exo_url .* not a known host"),
+        "zero_timeout": (dict(timeout=0), "timeout 0.0 is out of range"),
+        "negative_wait": (dict(rate_limit_max_wait=-1), "rate_limit_max_wait -1.0 is out of range"),
+        "slash8": (dict(sender_ip_addresses=["10.0.0.0/8"]), "10.0.0.0/8 is broader than /21"),
+        "private": (dict(sender_ip_addresses=["192.168.1.0/24"]), "private"),
+    }
+    tasks = [failing(module_task(EXO, task_name=name, **exo_args(sandbox, **args)))
+             for name, (args, dummy) in bad.items()]
+    mimecast_bad = {
+        "base_url_host": (dict(base_url="https://api.services.mimecast.com.evil.example"),
+                          "not a known host .*allow_custom_base_url"),
+        "negative_retries": (dict(max_retries=-1), "max_retries -1 is out of range; give a value from 0 to 10"),
+    }
+    tasks += [failing(module_task(URL_BYPASS, task_name=name, config=[{"url": "training.vendor.example"}], **args))
+              for name, (args, dummy) in mimecast_bad.items()]
+    result = play(tasks)
+    for name, (dummy, message) in list(bad.items()) + list(mimecast_bad.items()):
+        out = result.task(name)
+        assert failed(result, name) and re.search(message, out["msg"]), (name, out)
+        assert "module_stderr" not in out and "Traceback" not in str(out.get("exception", "")), (name, out)
+    assert sandbox.requests() == []
+    assert "Traceback" not in result.stdout + result.stderr
+    assert sandbox.tenants["demo"]["entra_client_secret"] not in result.stdout + result.stderr
+
+
+def test_exo_absent_keeps_a_foreign_connector_adopts_old_ones_and_force(sandbox, play):
+    """Issue 8 item 15: state=absent removes only connectors the collection made (marker),
+    a connector made before 0.2.0 is adopted by state=present, force removes anything."""
+    sandbox.seed("demo", "exo_connectors", [
+        {"Name": "Mimecast inbound", "SenderDomains": ["*"], "SenderIPAddresses": ["205.139.110.0/24"],
+         "Comment": "made by the mail team"},
+        {"Name": "Vendor partner", "SenderDomains": ["*"], "SenderIPAddresses": ["52.201.210.0/24"]},
+    ])
+    name_only = dict(exo_args(sandbox), state="absent")
+    for key in ("sender_ip_addresses", "tls_sender_certificate_name", "restrict_domains_to_ip_addresses"):
+        name_only.pop(key)
+    result = play([
+        failing(module_task(EXO, task_name="absent_foreign", **name_only)),
+        module_task(EXO, task_name="adopt", **exo_args(sandbox, sender_ip_addresses=["205.139.110.0/24"])),
+        module_task(EXO, task_name="absent_adopted", **name_only),
+        failing(module_task(EXO, task_name="absent_vendor", **dict(name_only, name="Vendor partner"))),
+        module_task(EXO, task_name="forced", **dict(name_only, name="Vendor partner", force=True)),
+    ])
+    refused = result.task("absent_foreign")
+    assert failed(result, "absent_foreign") and "not made by mailsec.mimecast" in refused["msg"]
+    assert "force: true" in refused["msg"] and "Remove-InboundConnector" not in str(refused)
+    adopted = result.task("adopt")
+    assert adopted["changed"] and any("Adopted" in w for w in adopted.get("warnings", []))
+    assert adopted["actions"][0]["parameters"]["Comment"] == "made by the mail team [mailsec.mimecast]"
+    assert result.task("absent_adopted")["actions"][0]["cmdlet"] == "Remove-InboundConnector"
+    assert failed(result, "absent_vendor")
+    assert result.task("forced")["actions"][0]["cmdlet"] == "Remove-InboundConnector"
+    cmdlets = [r["body"]["CmdletInput"]["CmdletName"] for r in sandbox.writes("demo")]
+    assert cmdlets == ["Set-InboundConnector", "Remove-InboundConnector", "Remove-InboundConnector"]
+    assert connectors(sandbox) == []
+
+
+def test_new_connector_carries_the_marker_and_no_secret_at_vvvv(sandbox, play):
+    """Issue 8 item 15 (marker on create) and the secret scan: an Exchange task and a Mimecast
+    task, each with a failure path, at -vvvv; no secret value appears anywhere."""
+    entra_secret = sandbox.tenants["demo"]["entra_client_secret"]
+    # Failure paths with the right secrets in use: Exchange answers 500 to the read (and to its
+    # 3 retries); Mimecast answers 500 to the create.
+    sandbox.add_fault(method="POST", path="/adminapi/beta/*", status=500, times=4)
+    sandbox.add_fault(method="POST", path="/api/ttp/url/create-managed-url", status=500, times=1)
+    result = play([
+        failing(module_task(EXO, task_name="exo_500", **exo_args(sandbox))),
+        module_task(EXO, task_name="create", **exo_args(sandbox, comment="Lockdown")),
+        failing(module_task(EXO, task_name="wrong_secret", **exo_args(sandbox, client_secret="wrong-secret-4711"))),
+        failing(module_task(URL_BYPASS, task_name="mimecast_500", config=[{"url": "training.vendor.example"}])),
+    ], extra_args=("-vvvv",))
+    assert failed(result, "exo_500")
+    created = result.task("create")
+    assert created["actions"][0]["parameters"]["Comment"] == "Lockdown [mailsec.mimecast]"
+    assert connectors(sandbox)[0]["Comment"] == "Lockdown [mailsec.mimecast]"
+    assert failed(result, "wrong_secret") and failed(result, "mimecast_500")
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output and "<localhost> EXEC" in output  # really ran at -vvvv
+    for secret in (entra_secret, "wrong-secret-4711", CREDENTIALS["demo"][1]):
+        assert secret not in output, secret

@@ -346,14 +346,16 @@ def main(argv=None):
     if opts.records:
         with open(opts.records, encoding="utf-8") as handle:
             records = {(r["name"], r["type"]): r["values"] for r in json.load(handle)}
+    # Stop on SIGINT/SIGTERM from before the address is printed: a caller that reads the
+    # address and stops the server at once must get a clean exit, not -15.
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *args: stop.set())
     server = DnsServer(records, udp_limit=opts.udp_limit)
     host, port = server.start(opts.port)
     print("DNS_SERVER=%s:%d" % (host, port), flush=True)
     print("Test DNS server (UDP+TCP) with %d record sets; Ctrl-C to stop" % len(records),
           flush=True)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *args: stop.set())
     while not stop.wait(0.5):
         pass
     server.stop()

@@ -774,6 +774,11 @@ def main(argv=None):
     sandbox = Sandbox(tenants, opts.page_size, opts.token_ttl, opts.rate_limit,
                       opts.entra_token_ttl, opts.exo_page_size)
     sandbox.verbose = opts.verbose
+    # Stop on SIGINT/SIGTERM from before the address is printed: a caller that reads the
+    # address and stops the server at once must get a clean exit, not -15.
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
     url = sandbox.start(opts.port)
     print("SANDBOX_URL=%s" % url, flush=True)
     print("Mimecast sandbox (test only) for tenants %s; control API at %s/_sandbox/; "
@@ -783,9 +788,6 @@ def main(argv=None):
               % (name, cfg["entra_tenant_id"], cfg["entra_domain"], cfg["entra_client_id"], url),
               flush=True)
 
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     while not stop.wait(0.5):
         pass
     sandbox.stop()
