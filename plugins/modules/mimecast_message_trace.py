@@ -38,7 +38,7 @@ options:
     description: Text the subject contains.
     type: str
   sender_ip:
-    description: The IP address the message came from.
+    description: The IP address the message came from (one address, not a range).
     type: str
   message_id:
     description: The Message-ID header; used instead of the other filters.
@@ -49,7 +49,9 @@ options:
         ago. Mimecast refuses starts older than about 30 days.
     type: str
   until:
-    description: End of the search window, ISO 8601 date-time or V(YYYY-MM-DD). Defaults to now.
+    description:
+      - End of the search window, ISO 8601 date-time or V(YYYY-MM-DD). Defaults to now.
+      - It must be after O(since); a window that is empty is refused before the search.
     type: str
   route:
     description: Which mail flow to search.
