@@ -117,7 +117,8 @@ def test_permitted_sender_group_name_must_say_so(sandbox, play):
 ])
 def test_profile_group_applies_sender_guardrails_to_permitted_sender_groups(sandbox, play, member, reason):
     # Issue 8 item 6: the same group (same name and owner tag) written through mimecast_profile_group.
-    made = play([module_task(SENDER, config=[{"group": "Vendor - permitted senders", "senders": ["a@partner.example"]}])])
+    config = [{"group": "Vendor - permitted senders", "senders": ["a@partner.example"]}]
+    made = play([module_task(SENDER, config=config)])
     assert made.rc == 0
     sandbox.clear_requests()
     result = play([module_task(GROUP, config=[{"description": "Vendor - permitted senders", "members": [member]}])])
