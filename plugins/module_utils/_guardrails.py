@@ -119,6 +119,17 @@ def normalise_domain(value):
     return str(value).strip().lower().rstrip(".")
 
 
+def ascii_domain(value, field):
+    """normalise_domain, with a unicode (IDN) name converted to punycode (xn--); GuardrailError if it cannot be."""
+    domain = normalise_domain(value)
+    if domain.isascii():
+        return domain
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise GuardrailError(["%s: %r cannot be converted to punycode (IDNA); give its xn-- form" % (field, value)])
+
+
 def shared_mail_domain(domain):
     """Return ('freemail'|'cloud-mail', matched) when domain is or is under one, else None."""
     for kind, names in (("freemail", FREEMAIL_DOMAINS), ("cloud-mail", CLOUD_MAIL_DOMAINS)):
@@ -133,7 +144,11 @@ def check_sender_domains(values, field="spf_domains"):
     problems = []
     result = []
     for value in values or []:
-        domain = normalise_domain(value)
+        try:
+            domain = ascii_domain(value, field)
+        except GuardrailError as exc:
+            problems.extend(exc.problems)
+            continue
         if not _DOMAIN_RE.match(domain):
             problems.append("%s: %r is not a domain name" % (field, value))
             continue

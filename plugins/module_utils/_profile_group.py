@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import ClassicCollection, Engine, Spec
-from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError, normalise_domain
+from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError, ascii_domain
 
 GROUP = "profile-group"
 FIND = "/api/directory/find-groups"
@@ -42,10 +42,15 @@ def normalise_member(value, field="members"):
             "%s: %r uses a wildcard; Mimecast profile groups match exact addresses or whole "
             "domains only (give %r for the domain)" % (field, value, text.rsplit("@", maxsplit=1)[-1].lstrip("*."))])
     if "@" in text:
-        if not _ADDRESS.match(text):
+        local, dummy, domain = text.rpartition("@")
+        if not local.isascii():
+            raise GuardrailError(["%s: %r has non-ASCII characters before the '@' (SMTPUTF8), which this module "
+                                  "does not support; give the sender's ASCII address" % (field, value)])
+        text = "%s@%s" % (local, ascii_domain(domain, field)) if local else text
+        if not _ADDRESS.match(text) or not _DOMAIN.match(text.rsplit("@", 1)[-1]):
             raise GuardrailError(["%s: %r is not an email address" % (field, value)])
         return text
-    domain = normalise_domain(text)
+    domain = ascii_domain(text, field)
     if not _DOMAIN.match(domain):
         raise GuardrailError(["%s: %r is neither an email address nor a domain" % (field, value)])
     return domain

@@ -160,3 +160,13 @@ def test_markdown_escapes_tenant_values():
     out = md("<script>x</script>|[a](http://e)\n| row |`c`*_")
     assert "<" not in out and "\n" not in out and "](" not in out
     assert "\\|" in out and "\\[" in out and "\\`" in out and "\\*" in out and "\\_" in out
+
+
+def test_group_members_idn_to_punycode_and_unicode_local_part_refused():
+    from ansible_collections.mailsec.mimecast.plugins.module_utils._profile_group import normalise_member
+    assert normalise_member("Sims@Bücher.example") == "sims@xn--bcher-kva.example"
+    assert normalise_member("bücher.example.") == "xn--bcher-kva.example"
+    with pytest.raises(GuardrailError, match="non-ASCII characters before the '@'"):
+        normalise_member("jürgen@corp.example")
+    with pytest.raises(GuardrailError, match="not an email address"):
+        normalise_member("a@x..example")
