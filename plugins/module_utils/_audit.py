@@ -20,8 +20,18 @@ import ipaddress
 import re
 
 from ansible_collections.mailsec.mimecast.plugins.module_utils._cloud_ranges import CLOUD_RANGES
-from ansible_collections.mailsec.mimecast.plugins.module_utils._dns import DnsError
-from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import shared_mail_domain
+from ansible_collections.mailsec.mimecast.plugins.module_utils._dns import (
+    DnsError,
+    DnsLookupError,
+    dmarc_policy,
+    is_dmarc,
+    spf_all_qualifier,
+    spf_includes,
+)
+from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import (
+    is_permitted_sender_group,
+    shared_mail_domain,
+)
 from ansible_collections.mailsec.mimecast.plugins.module_utils._managed_url import (
     MANAGED_URL,
     ManagedUrlSpec,
@@ -37,7 +47,8 @@ REST = "/policy-management/cloud-gateway/v1/"
 CLOUD_INCLUDES = ("spf.protection.outlook.com", "_spf.google.com", "_netblocks.google.com")
 CAMPAIGN_WORDS = re.compile(r"\b(campaign|simulation|phish\w*|pilot|trial|temp\w*|test\w*|poc|q[1-4]|20\d\d)\b", re.I)
 MIMECAST_MX_DOMAINS = ("mimecast.com", "mimecast.co.za", "mimecast-offshore.com", "mimecast-pscom-us.com")
-PERMITTED_GROUP = re.compile(r"permitted[ _-]?senders?", re.I)
+DNS_CHECKS = ("MC-DNS-001", "MC-DNS-002", "MC-DNS-003")
+SPF_BYPASS_CHECKS = ("MC-ASB-001", "MC-ASB-002", "MC-ASB-003")
 _CLOUD = [(p, ipaddress.ip_network(c)) for p, info in CLOUD_RANGES.items() for c in info["ranges"]]
 
 # id: (title, severity, why it matters, the fix)
@@ -130,14 +141,27 @@ class Audit:
         self.dns = dns
         self.region = region
         self.permitted_sender_groups = [g.lower() for g in permitted_sender_groups or []]
+        self.want_dns = check_dns
         self.check_dns = check_dns and dns is not None
         self.findings = {}
         self.errors = []
+        # check id -> reasons it could not run (fully): such a check is never reported as passed.
+        self.unchecked = {}
         self._spf_cache = {}
+        self._spf_failed_includes = {}
         self._members = {}
 
     def add(self, check_id, obj):
         self.findings.setdefault(check_id, []).append(obj)
+
+    def not_checked(self, check_ids, reason):
+        """Record that check_ids could not run for an object; the reason goes to ``errors`` too."""
+        if reason not in self.errors:
+            self.errors.append(reason)
+        for cid in check_ids:
+            self.unchecked.setdefault(cid, [])
+            if reason not in self.unchecked[cid]:
+                self.unchecked[cid].append(reason)
 
     # ------------------------------------------------------------------ collection
     def collect(self):
@@ -164,6 +188,8 @@ class Audit:
         self.check_policy_hygiene()
         if self.check_dns:
             self.check_domain_dns()
+        elif self.want_dns:
+            self.not_checked(DNS_CHECKS, "DNS checks of the internal domains: no DNS resolver")
         return self.result()
 
     def check_spf_bypasses(self):
@@ -173,17 +199,24 @@ class Audit:
             for domain in policy.get("spfDomains") or []:
                 obj = {"policy": policy.get("description"), "id": policy.get("id"), "domain": domain}
                 if self.dns is None:
+                    self.not_checked(SPF_BYPASS_CHECKS, "SPF of %s (bypass %r): no DNS resolver"
+                                     % (domain, policy.get("description")))
                     continue
                 try:
                     record, cidrs, includes = self.spf(domain)
                 except DnsError as exc:
-                    self.errors.append("SPF of %s (bypass %r): %s" % (domain, policy.get("description"), exc))
+                    # SERVFAIL, timeout or no SPF record: nothing is known, so none of the checks passed.
+                    self.not_checked(SPF_BYPASS_CHECKS, "SPF of %s (bypass %r): %s"
+                                     % (domain, policy.get("description"), exc))
                     continue
+                for failed in self._spf_failed_includes.get(domain, []):
+                    # The include that could not be read may hold Microsoft 365 or Google ranges.
+                    self.not_checked(("MC-ASB-001",), failed)
                 clouds = sorted({p for cidr in cidrs for p in overlaps_cloud(ipaddress.ip_network(cidr, strict=False))}
                                 | {"Microsoft 365" if "outlook" in i else "Google" for i in includes if i in CLOUD_INCLUDES})
                 if clouds:
                     self.add("MC-ASB-001", dict(obj, detail="SPF includes %s ranges" % " and ".join(clouds)))
-                if record.split()[-1] in ("+all", "all"):
+                if spf_all_qualifier(record) == "+":
                     self.add("MC-ASB-002", dict(obj, detail=record))
                 terms = len(record.split()) - 1
                 if terms > 10:
@@ -202,7 +235,8 @@ class Audit:
                     cidrs.extend(more)
                     names.extend(seen)
                 except DnsError as exc:
-                    self.errors.append("SPF include %s of %s: %s" % (include, domain, exc))
+                    self._spf_failed_includes.setdefault(domain, []).append(
+                        "SPF include %s of %s: %s" % (include, domain, exc))
             self._spf_cache[domain] = (record, cidrs, [n.lower() for n in names])
         return self._spf_cache[domain]
 
@@ -230,7 +264,7 @@ class Audit:
 
     def is_permitted_group(self, group):
         name = (group.get("description") or "").lower()
-        return bool(PERMITTED_GROUP.search(name)) or name in self.permitted_sender_groups
+        return is_permitted_sender_group(name) or name in self.permitted_sender_groups
 
     def members(self, group_id):
         if group_id not in self._members:
@@ -308,7 +342,6 @@ class Audit:
                         self.add("MC-POL-003", dict(obj, group=self.groups[group_id].get("description")))
 
     def check_domain_dns(self):
-        include = "include:" + REGION_RECORDS[self.region]
         for domain in self.internal:
             try:
                 mx = self.dns.mx(domain)
@@ -316,37 +349,49 @@ class Audit:
                 if not mx or stray:
                     self.add("MC-DNS-001", {"domain": domain, "detail": ", ".join(stray) or "no MX record"})
             except DnsError as exc:
-                self.errors.append("MX of %s: %s" % (domain, exc))
+                self.not_checked(("MC-DNS-001",), "MX of %s: %s" % (domain, exc))
             try:
                 record = self.dns.spf(domain)
-                if include not in record.lower():
+                if not spf_includes(record, REGION_RECORDS[self.region]):
                     self.add("MC-DNS-002", {"domain": domain, "detail": record})
+            except DnsLookupError as exc:
+                self.not_checked(("MC-DNS-002",), "SPF of %s: %s" % (domain, exc))
             except DnsError as exc:
                 self.add("MC-DNS-002", {"domain": domain, "detail": str(exc)})
             try:
-                dmarc = [t for t in self.dns.txt("_dmarc." + domain) if t.lower().startswith("v=dmarc1")]
+                dmarc = [t for t in self.dns.txt("_dmarc." + domain) if is_dmarc(t)]
+            except DnsLookupError as exc:
+                self.not_checked(("MC-DNS-003",), "DMARC of %s: %s" % (domain, exc))
+                continue
             except DnsError:
                 dmarc = []
-            policy = ""
-            if dmarc:
-                tags = dict(p.strip().split("=", 1) for p in dmarc[0].split(";") if "=" in p)
-                policy = tags.get("p", "").strip().lower()
+            policy = dmarc_policy(dmarc[0]) if dmarc else ""
             if policy not in ("quarantine", "reject"):
                 self.add("MC-DNS-003", {"domain": domain, "detail": dmarc[0] if dmarc else "no DMARC record"})
 
     # ------------------------------------------------------------------ result
     def result(self):
-        checks = [cid for cid in CHECKS if self.check_dns or not cid.startswith("MC-DNS")]
+        checks = [cid for cid in CHECKS if self.want_dns or cid not in DNS_CHECKS]
         findings = []
         for cid in checks:
             title, severity, why, fix = CHECKS[cid]
             objects = self.findings.get(cid, [])
+            # A check with findings failed; one that could not run (fully) is "not checked", never passed.
+            status = "fail" if objects else ("not_checked" if cid in self.unchecked else "pass")
             findings.append({"id": cid, "title": title, "severity": severity, "weight": WEIGHTS[severity],
-                             "passed": not objects, "why": why, "fix": fix, "objects": objects})
+                             "passed": status == "pass", "status": status, "why": why, "fix": fix,
+                             "objects": objects, "not_checked": self.unchecked.get(cid, [])})
         total = sum(f["weight"] for f in findings)
         passed = sum(f["weight"] for f in findings if f["passed"])
-        failed = [f for f in findings if not f["passed"]]
+        ran = sum(f["weight"] for f in findings if f["status"] != "not_checked")
+        failed = [f for f in findings if f["status"] == "fail"]
         counts = {s: sum(1 for f in failed if f["severity"] == s) for s in SEVERITIES[1:]}
-        return {"score": round(100.0 * passed / total, 1) if total else 100.0, "findings": failed, "checks": findings,
-                "counts": counts, "manual_checks": MANUAL_CHECKS, "internal_domains": self.internal,
-                "errors": self.errors}
+        return {
+            # Checks that could not run count as not passed: a failed look-up never raises the score.
+            "score": round(100.0 * passed / total, 1) if total else 100.0,
+            "score_checked": round(100.0 * passed / ran, 1) if ran else None,
+            "incomplete": any(f["status"] == "not_checked" for f in findings),
+            "not_checked": [{"id": f["id"], "title": f["title"], "severity": f["severity"],
+                             "reasons": f["not_checked"]} for f in findings if f["status"] == "not_checked"],
+            "findings": failed, "checks": findings, "counts": counts, "manual_checks": MANUAL_CHECKS,
+            "internal_domains": self.internal, "errors": self.errors}

@@ -9,8 +9,9 @@
 
 A bypass scoped to any of these ranges lets anyone with a Microsoft 365 or Google
 Workspace tenant through (Mimecast's pitfalls guide, section 1A and 4). The lists are
-supersets of the published SPF records as of the dates below, taken from
-../shared/research/lockdown.md section 5; they are for overlap tests only.
+supersets of the published SPF records as of the dates below (spf.protection.outlook.com,
+spfd.protection.outlook.com and _spf.google.com with its _netblocks includes, read in DNS and
+in Microsoft's and Google's SPF documentation); they are for overlap tests only.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from __future__ import annotations
 CLOUD_RANGES = {
     "Microsoft 365": {
         "seen": "2020-07-31 .. 2021-02-25, superset of later forms",
-        "source": "spf.protection.outlook.com and spfd.protection.outlook.com "
-                  "(research/lockdown.md 5.1)",
+        "source": "spf.protection.outlook.com and spfd.protection.outlook.com (DNS TXT); "
+                  "https://learn.microsoft.com/microsoft-365/enterprise/urls-and-ip-address-ranges",
         "ranges": [
             "40.92.0.0/14",
             "40.107.0.0/16",
@@ -36,7 +37,8 @@ CLOUD_RANGES = {
     },
     "Google": {
         "seen": "2019-08-22 and 2020-10-31",
-        "source": "_spf.google.com -> _netblocks{,2,3}.google.com (research/lockdown.md 5.2)",
+        "source": "_spf.google.com -> _netblocks{,2,3}.google.com (DNS TXT); "
+                  "https://support.google.com/a/answer/10026322",
         "ranges": [
             "35.190.247.0/24",
             "35.191.0.0/16",
@@ -84,3 +86,18 @@ CLOUD_MAIL_DOMAINS = (
     "mailgun.org", "mailgun.net", "mcsv.net", "mandrillapp.com", "sparkpostmail.com",
     "mailchimpapp.net", "salesforce.com", "exacttarget.com",
 )
+
+# Shared sending space of bulk-mail platforms (ESPs). No public source that we found states the
+# owner of these ranges: they are INFERRED from phishing-simulation vendors' published IPs that sit
+# in them and from link hosts under ct.sendgrid.net (CybSafe, ThreatCop, PhishingBox set-up guides).
+# A range bypass inside them would let other customers of the platform through, so only single
+# addresses (/32) are accepted there. Amazon SES, Mailchimp/Mandrill, Mailgun and SparkPost publish
+# no stable range list we could cite: they are not covered (docs/safety-guardrails.md says so).
+SHARED_ESP_RANGES = {
+    "a bulk-mail platform's shared space (SendGrid, inferred)": [
+        "167.89.0.0/16",
+        "168.245.0.0/16",
+        "159.183.0.0/16",
+        "149.72.0.0/16",
+    ],
+}

@@ -13,6 +13,7 @@ One resolver per task, configured from the module's options (``nameservers``, ``
 
 from __future__ import annotations
 
+import re
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
@@ -37,11 +38,19 @@ DNS_ARGUMENT_SPEC = dict(
 
 
 class DnsError(Exception):
-    pass
+    """A DNS answer that is not what the caller needs (NXDOMAIN, no or several records)."""
+
+
+class DnsLookupError(DnsError):
+    """The lookup itself failed (SERVFAIL, REFUSED, timeout): nothing is known about the name."""
 
 
 class Dns:
     def __init__(self, nameservers=None, port=53, timeout=5.0):
+        if not 1 <= int(port) <= 65535:
+            raise DnsError("dns_port %s is not a port; give 1 to 65535 (53 is the DNS port)" % port)
+        if not float(timeout) > 0:
+            raise DnsError("dns_timeout %s is not a positive number of seconds; give for example 5" % timeout)
         if nameservers:
             self.resolver = dns.resolver.Resolver(configure=False)
             try:
@@ -68,17 +77,17 @@ class Dns:
         except dns.resolver.NoAnswer:
             return []
         except dns.resolver.NoNameservers as exc:
-            raise DnsError("no name server answered for %s %s (%s)" % (name, rtype, exc))
+            raise DnsLookupError("no name server answered for %s %s (%s)" % (name, rtype, exc))
         except dns.exception.Timeout:
-            raise DnsError("DNS query for %s %s timed out" % (name, rtype))
+            raise DnsLookupError("DNS query for %s %s timed out" % (name, rtype))
         except dns.exception.DNSException as exc:
-            raise DnsError("DNS query for %s %s failed: %s" % (name, rtype, exc))
+            raise DnsLookupError("DNS query for %s %s failed: %s" % (name, rtype, exc))
 
     def txt(self, name):
         return [b"".join(r.strings).decode("utf-8", "replace") for r in self._query(name, "TXT")]
 
     def spf(self, name):
-        records = [t for t in self.txt(name) if t.lower().startswith("v=spf1")]
+        records = [t for t in self.txt(name) if is_spf(t)]
         if len(records) != 1:
             raise DnsError("%s has %d SPF records (expected exactly one)" % (name, len(records)))
         return records[0]
@@ -110,3 +119,66 @@ def resolver_or_fail(module):
         return Dns(p["nameservers"], p["dns_port"], p["dns_timeout"])
     except DnsError as exc:
         module.fail_json(msg="%s; set nameservers to the DNS servers to ask." % exc)
+
+
+# ---------------------------------------------------------------------------- record parsing
+# SPF (RFC 7208, https://www.rfc-editor.org/rfc/rfc7208#section-4.6.1): terms separated by
+# spaces; a mechanism is [qualifier] name [":" domain] with names matched case-insensitively
+# (ABNF strings are case-insensitive, RFC 5234 section 2.3); "+" is the default qualifier.
+_SPF_VERSION = re.compile(r"^v=spf1(\s|$)", re.I)
+_SPF_MECHANISM = re.compile(r"^([+?~-]?)([a-z][a-z0-9_.-]*)(?:[:/](.*))?$", re.I)
+
+
+def is_spf(text):
+    return bool(_SPF_VERSION.match(text.strip()))
+
+
+def spf_mechanisms(record):
+    """[(qualifier, name lower case, argument or None)] of an SPF record's mechanisms (modifiers left out)."""
+    out = []
+    for term in record.split()[1:]:
+        if "=" in term.split(":", 1)[0]:
+            continue  # a modifier such as redirect=
+        match = _SPF_MECHANISM.match(term)
+        if match:
+            out.append((match.group(1) or "+", match.group(2).lower(), match.group(3)))
+    return out
+
+
+def spf_all_qualifier(record):
+    """The qualifier of the record's first ``all`` (evaluation stops there), or None without one."""
+    for qualifier, name, dummy in spf_mechanisms(record):
+        if name == "all":
+            return qualifier
+    return None
+
+
+def spf_includes(record, domain):
+    """Whether the record has a pass (+) ``include:`` of exactly ``domain`` (case and trailing dot ignored)."""
+    want = domain.strip().lower().rstrip(".")
+    return any(q == "+" and name == "include" and (arg or "").strip().lower().rstrip(".") == want
+               for q, name, arg in spf_mechanisms(record))
+
+
+def is_dmarc(text):
+    tags = dmarc_tags(text)
+    return bool(tags) and tags[0] == ("v", "dmarc1")
+
+
+def dmarc_tags(record):
+    """[(tag lower case, value lower case)] of a DMARC record (RFC 7489 section 6.4,
+    https://www.rfc-editor.org/rfc/rfc7489#section-6.4): tag *WSP "=" *WSP value, separated by ";"."""
+    tags = []
+    for part in record.split(";"):
+        if "=" in part:
+            tag, value = part.split("=", 1)
+            tags.append((tag.strip().lower(), value.strip().lower()))
+    return tags
+
+
+def dmarc_policy(record):
+    """The p= value of a DMARC record ('' when missing); v=DMARC1 must be its first tag."""
+    tags = dmarc_tags(record)
+    if not tags or tags[0] != ("v", "dmarc1"):
+        return ""
+    return dict(tags).get("p", "")

@@ -20,6 +20,7 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._cloud_ranges imp
     CLOUD_MAIL_DOMAINS,
     CLOUD_RANGES,
     FREEMAIL_DOMAINS,
+    SHARED_ESP_RANGES,
 )
 
 # The narrowest prefix a bypass may have without allow_broad_ranges.
@@ -32,6 +33,13 @@ _CLOUD_NETWORKS = [
     (provider, ipaddress.ip_network(cidr))
     for provider, info in CLOUD_RANGES.items()
     for cidr in info["ranges"]
+]
+
+
+_ESP_NETWORKS = [
+    (platform, ipaddress.ip_network(cidr))
+    for platform, cidrs in SHARED_ESP_RANGES.items()
+    for cidr in cidrs
 ]
 
 
@@ -89,6 +97,11 @@ def check_source_ips(values, allow_broad_ranges=False, field="source_ips"):
                             "tenant of that platform through. Use the sender's dedicated IPs, "
                             "never shared cloud-mail ranges" % (field, cidr, " and ".join(clouds)))
             continue
+        esp = sorted({p for p, shared in _ESP_NETWORKS if shared.version == net.version and shared.overlaps(net)})
+        if esp and net.num_addresses > 1:
+            problems.append("%s: %s lies in %s: a range there covers other customers of the platform. List "
+                            "the sender's own addresses one by one (/32)" % (field, cidr, " and ".join(esp)))
+            continue
         limit = MAX_IPV4_PREFIX if net.version == 4 else MAX_IPV6_PREFIX
         if net.prefixlen < limit and not allow_broad_ranges:
             problems.append("%s: %s is broader than /%d; list the narrower ranges the sender "
@@ -106,6 +119,17 @@ def normalise_domain(value):
     return str(value).strip().lower().rstrip(".")
 
 
+def ascii_domain(value, field):
+    """normalise_domain, with a unicode (IDN) name converted to punycode (xn--); GuardrailError if it cannot be."""
+    domain = normalise_domain(value)
+    if domain.isascii():
+        return domain
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise GuardrailError(["%s: %r cannot be converted to punycode (IDNA); give its xn-- form" % (field, value)])
+
+
 def shared_mail_domain(domain):
     """Return ('freemail'|'cloud-mail', matched) when domain is or is under one, else None."""
     for kind, names in (("freemail", FREEMAIL_DOMAINS), ("cloud-mail", CLOUD_MAIL_DOMAINS)):
@@ -120,7 +144,11 @@ def check_sender_domains(values, field="spf_domains"):
     problems = []
     result = []
     for value in values or []:
-        domain = normalise_domain(value)
+        try:
+            domain = ascii_domain(value, field)
+        except GuardrailError as exc:
+            problems.extend(exc.problems)
+            continue
         if not _DOMAIN_RE.match(domain):
             problems.append("%s: %r is not a domain name" % (field, value))
             continue
@@ -135,3 +163,41 @@ def check_sender_domains(values, field="spf_domains"):
     if problems:
         raise GuardrailError(problems)
     return result
+
+
+# A profile group is a permitted-sender group when its name says so: the built-in "Permitted
+# Senders" group, the groups mimecast_permitted_sender manages (their names must say so) and the
+# phish_sim_allowlist role's "<campaign> - permitted senders". mimecast_audit uses the same rule.
+PERMITTED_GROUP = re.compile(r"permitted[ _-]?senders?", re.I)
+
+
+def is_permitted_sender_group(name):
+    return bool(PERMITTED_GROUP.search(name or ""))
+
+
+def sender_check(internal_domains, allow_domain, field="senders"):
+    """A member check for groups a Permitted Senders policy uses (raises GuardrailError).
+
+    Refused: addresses and domains in the tenant's internal domains (permits for them let anyone
+    spoof your users past spam checks), free-mail and cloud-mail domains, and whole domains
+    unless ``allow_domain``.
+    """
+    def check(member):
+        domain = member.split("@")[-1]
+        own = [d for d in internal_domains if domain == d or domain.endswith("." + d)]
+        if own:
+            raise GuardrailError([
+                "%s: %s is in the tenant's own internal domain %s; permitting it lets anyone "
+                "spoof your own users past spam checks. Internal mail needs no permit" % (field, member, own[0])])
+        if "@" in member:
+            return
+        shared = shared_mail_domain(domain)
+        if shared:
+            raise GuardrailError([
+                "%s: %s is a %s domain (%s); anyone can send as it. List the exact sender "
+                "addresses instead" % (field, member, shared[0], shared[1])])
+        if not allow_domain:
+            raise GuardrailError([
+                "%s: %s is a whole domain; list the exact sender addresses, or set "
+                "allow_domain: true if every sender of that domain is trusted" % (field, member)])
+    return check

@@ -5,7 +5,8 @@
 
 # PRIVATE to mailsec.mimecast: may change in any release.
 
-"""TTP URL Protect managed URLs (classic ``/api/ttp/url/*``; research/mimecast-api.md 6.1).
+"""TTP URL Protect managed URLs (classic ``/api/ttp/url/*``; Mimecast API reference,
+https://integrations.mimecast.com/documentation/endpoint-reference/targeted-threat-protection-url-protect/).
 
 No update call exists: a change is delete + create. Reads come back decomposed
 (scheme, domain, port (-1 when none), path, queryString) with no ``url`` field, and the
@@ -15,6 +16,8 @@ on both sides. Ownership is recorded in ``comment`` (the only free-text field).
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from urllib.parse import urlsplit
 
 from ansible_collections.mailsec.mimecast.plugins.module_utils._client import MimecastError
@@ -38,14 +41,112 @@ SHARED_HOSTING_DOMAINS = (
     "bit.ly", "tinyurl.com", "t.co", "linkedin.com", "facebook.com", "notion.site",
     "wixsite.com", "weebly.com", "wordpress.com", "blogspot.com", "netlify.app", "vercel.app",
     "pages.dev", "workers.dev", "herokuapp.com", "ngrok.io", "ngrok-free.app",
+    # Shared object storage: anyone can host a page there (each is in the private section of
+    # https://publicsuffix.org/list/public_suffix_list.dat).
+    "googleapis.com", "storage.googleapis.com", "s3.amazonaws.com", "blob.core.windows.net",
+    "web.core.windows.net", "digitaloceanspaces.com", "r2.dev", "backblazeb2.com",
+)
+
+# Multi-label public suffixes (ICANN section of https://publicsuffix.org/list/public_suffix_list.dat)
+# for the countries Mimecast serves and the largest others. No public-suffix library ships with
+# Ansible, so this is a subset: a domain match needs at least one label more than its suffix, and
+# every single-label TLD (com, uk, ...) is a suffix too.
+PUBLIC_SUFFIXES = (
+    "co.uk", "org.uk", "me.uk", "ltd.uk", "plc.uk", "net.uk", "ac.uk", "gov.uk", "sch.uk", "nhs.uk", "police.uk",
+    "com.au", "net.au", "org.au", "edu.au", "gov.au", "asn.au", "id.au",
+    "co.za", "org.za", "net.za", "gov.za", "ac.za", "web.za",
+    "co.nz", "org.nz", "net.nz", "govt.nz", "ac.nz",
+    "gc.ca", "qc.ca", "on.ca", "bc.ca", "ab.ca",
+    "co.at", "or.at", "gv.at", "gov.ie",
+    "co.jp", "ne.jp", "or.jp", "ac.jp", "go.jp", "co.kr", "or.kr", "co.in", "net.in", "org.in", "gov.in",
+    "com.cn", "net.cn", "org.cn", "gov.cn", "com.hk", "com.tw", "com.sg", "com.my", "com.ph", "co.id",
+    "co.th", "com.vn", "com.br", "net.br", "gov.br", "com.mx", "gob.mx", "com.ar", "com.co", "com.tr",
+    "co.il", "org.il", "com.sa", "com.eg", "co.ke", "com.ng", "com.pl", "com.es", "com.pt", "com.gr",
+    "com.ua",
 )
 
 
+# "javascript:alert(1)", "data:text/html,..", "mailto:x": a scheme without "//". A host:port
+# ("a.example:8080/x") is not one.
+_SCHEME_ONLY = re.compile(r"^([a-z][a-z0-9+-]*):(?!\d*(?:[/?]|$))", re.I)
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+
+
 def split_url(text):
-    """(scheme, host, port, path, query) of a user URL; a bare host gets no scheme."""
+    """(scheme, host, port, path, query) of a user URL; a bare host gets no scheme.
+
+    Raises ValueError (with a reason) for what urlsplit itself cannot take: a bad port or a
+    bracketed host that is not an IP address.
+    """
     text = text.strip()
     parts = urlsplit(text if "://" in text else "//" + text)
     return parts.scheme.lower() or None, normalise_domain(parts.hostname or ""), parts.port, parts.path, parts.query
+
+
+def parse_user_url(raw):
+    """split_url for user input: every malformed URL becomes a GuardrailError naming it.
+
+    Refuses schemes other than http/https, credentials (userinfo) in the URL, bad ports,
+    IP literals that are not IPv4, and host names that are not valid DNS names; converts
+    unicode (IDN) host names to their punycode (xn--) form, as browsers do.
+    """
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in raw) or "\\" in raw:
+        raise GuardrailError(["url %r contains white space, a control character or a backslash; give the URL "
+                              "exactly as it appears in the link" % raw])
+    if "#" in raw:
+        raise GuardrailError(["url %r contains '#', which Mimecast refuses; leave the fragment out" % raw])
+    scheme_only = _SCHEME_ONLY.match(raw)
+    if "://" not in raw and scheme_only:
+        raise GuardrailError(["url %r: only http and https URLs can be managed (%s: is not a web link); "
+                              "give the link as https://host/path" % (raw, scheme_only.group(1).lower())])
+    try:
+        netloc = urlsplit(raw if "://" in raw else "//" + raw).netloc
+    except ValueError as exc:  # http://[zz]/ : urlsplit checks bracketed hosts itself
+        raise GuardrailError(["url %r is not a valid URL (%s); give a host name such as www.example.com"
+                              % (raw, exc)])
+    if "@" in netloc:
+        # https://trusted.example@evil.example/ goes to evil.example: the part before @ is a user name.
+        raise GuardrailError(["url %r contains credentials (user info before '@'): the link really goes to "
+                              "%r. Give the real host without user name or password"
+                              % (raw, netloc.rsplit("@", 1)[-1])])
+    try:
+        scheme, host, port, path, query = split_url(raw)
+    except ValueError as exc:
+        raise GuardrailError(["url %r is not a valid URL (%s); give a port from 1 to 65535 and a host name "
+                              "such as www.example.com" % (raw, exc)])
+    if scheme and scheme not in DEFAULT_PORTS:
+        raise GuardrailError(["url %r: only http and https URLs can be managed" % raw])
+    if port == 0:
+        raise GuardrailError(["url %r: port 0 is not a port; give a port from 1 to 65535 or none" % raw])
+    if ":" in host or "[" in netloc:
+        raise GuardrailError(["url %r has an IPv6 address as host, which managed URLs do not take; give the "
+                              "host name" % raw])
+    if host and not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise GuardrailError(["url %r: the host name %r cannot be converted to punycode (IDNA); give "
+                                  "its xn-- form" % (raw, host)])
+    if not host or "." not in host:
+        raise GuardrailError(["url %r has no host name" % raw])
+    if not _IPV4.match(host) and not all(_LABEL.match(label) for label in host.split(".")):
+        raise GuardrailError(["url %r: %r is not a valid host name (letters, digits and '-' per label, "
+                              "no empty labels)" % (raw, host)])
+    if _IPV4.match(host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            raise GuardrailError(["url %r: %r is not an IPv4 address" % (raw, host)])
+    return scheme, host, port, path, query
+
+
+def public_suffix(host):
+    """The public suffix (from PUBLIC_SUFFIXES, else the last label) that host ends in."""
+    for suffix in PUBLIC_SUFFIXES:
+        if host == suffix or host.endswith("." + suffix):
+            return suffix
+    return host.rsplit(".", 1)[-1]
 
 
 def url_key(scheme, host, port, path, query, match_type):
@@ -124,13 +225,7 @@ class ManagedUrlSpec(Spec):
     def prepare(self, entry, state):
         match_type = entry.get("match_type") or "explicit"
         raw = (entry.get("url") or "").strip()
-        if "#" in raw:
-            raise GuardrailError(["url %r contains '#', which Mimecast refuses; leave the fragment out" % raw])
-        scheme, host, port, path, query = split_url(raw)
-        if not host or "." not in host:
-            raise GuardrailError(["url %r has no host name" % raw])
-        if scheme and scheme not in DEFAULT_PORTS:
-            raise GuardrailError(["url %r: only http and https URLs can be managed" % raw])
+        scheme, host, port, path, query = parse_user_url(raw)
         if match_type == "domain" and (path not in ("", "/") or query):
             raise GuardrailError([
                 "url %r: match_type domain matches every URL on %s, so a path or query here is "
@@ -140,6 +235,12 @@ class ManagedUrlSpec(Spec):
             return entry
         entry["_collection"] = MANAGED_URL
         entry["match_type"] = match_type
+        suffix = public_suffix(host)
+        if match_type == "domain" and host.count(".") <= suffix.count("."):
+            raise GuardrailError([
+                "url %r: %s is a public suffix (publicsuffix.org): match_type domain would cover every site "
+                "registered under it. Give the organisation's own domain (at least one label more, such as "
+                "example.%s)" % (raw, host, suffix)])
         shared = shared_hosting_domain(host)
         if (shared and match_type == "domain" and (entry.get("action") or "permit") == "permit"
                 and not self.allow_shared_domains):

@@ -40,6 +40,9 @@ TARGET_VALUE_FIELD = {
 FROM_PARTS = ("envelope_from", "header_from", "both")
 API_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S+0000"
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Mimecast stores eternal dates as 1900-01-01 and 2100-01-01 (see date_from_api); anything
+# outside those years is a typo.
+MIN_YEAR, MAX_YEAR = 1900, 2100
 
 TARGET_OPTIONS = dict(
     type=dict(type="str", required=True, choices=list(TARGET_TYPES)),
@@ -104,6 +107,7 @@ def normalise_date(value, field, end_of_day=False):
     text = str(value).strip()
     if text.lower() == ETERNAL:
         return ETERNAL
+    hint = "use YYYY-MM-DD, an ISO 8601 date-time with time zone, or 'eternal'"
     try:
         if _DATE_ONLY.match(text):
             day = datetime.datetime.strptime(text, "%Y-%m-%d")
@@ -113,16 +117,34 @@ def normalise_date(value, field, end_of_day=False):
             moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=datetime.timezone.utc)
+        moment = moment.astimezone(datetime.timezone.utc)
     except ValueError:
-        raise GuardrailError([
-            "%s: %r is not a date; use YYYY-MM-DD, an ISO 8601 date-time with time zone, "
-            "or 'eternal'" % (field, text)])
-    return moment.astimezone(datetime.timezone.utc).strftime(API_DATE_FORMAT)
+        raise GuardrailError(["%s: %r is not a date; %s" % (field, text, hint)])
+    except OverflowError:
+        # 0001-01-01T00:00+01:00 or 9999-12-31T23:59-01:00 leave datetime's range in UTC.
+        raise GuardrailError(["%s: %r is out of range; %s" % (field, text, hint)])
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise GuardrailError(["%s: %r is outside the years %d to %d that Mimecast accepts; %s"
+                              % (field, text, MIN_YEAR, MAX_YEAR, hint)])
+    return moment.strftime(API_DATE_FORMAT)
 
 
-def check_window(valid_from, valid_to):
+def now_utc():
+    return datetime.datetime.now(datetime.timezone.utc).strftime(API_DATE_FORMAT)
+
+
+def check_window(valid_from, valid_to, now=None):
+    """Refuse a validity window that is empty or already over (dates as normalise_date returns them)."""
+    problems = []
     if valid_from and valid_to and ETERNAL not in (valid_from, valid_to) and valid_from >= valid_to:
-        raise GuardrailError(["valid_from %s is not before valid_to %s" % (valid_from, valid_to)])
+        problems.append("valid_from %s is not before valid_to %s; give a start before the end, or "
+                        "'eternal' for no start" % (valid_from, valid_to))
+    now = now or now_utc()
+    if valid_to and valid_to != ETERNAL and valid_to <= now:
+        problems.append("valid_to %s is in the past (now %s): the bypass would be created already expired; "
+                        "give a future end date, or delete the entry with state: deleted" % (valid_to, now))
+    if problems:
+        raise GuardrailError(problems)
 
 
 def target_to_api(target):

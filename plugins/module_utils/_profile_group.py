@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 
+<<<<<<< HEAD
 from ansible_collections.mailsec.mimecast.plugins.module_utils._client import MimecastError
 from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import (
     ClassicCollection,
@@ -27,12 +28,17 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import (
     WriteFailed,
 )
 from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError, normalise_domain
+=======
+from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import ClassicCollection, Engine, Spec
+from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError, ascii_domain
+>>>>>>> h/guard
 
 GROUP = "profile-group"
 FIND = "/api/directory/find-groups"
 MEMBERS = "/api/directory/get-group-members"
 ADD = "/api/directory/add-group-member"
 REMOVE = "/api/directory/remove-group-member"
+INTERNAL_DOMAINS = "/api/domain/get-internal-domain"
 ALREADY = "err_folder_group_member_already_exists"
 NOT_FOUND = "err_folder_email_address_not_found"
 _ADDRESS = re.compile(r"^[^@\s*]+@[^@\s*]+\.[^@\s*]+$")
@@ -47,13 +53,23 @@ def normalise_member(value, field="members"):
             "%s: %r uses a wildcard; Mimecast profile groups match exact addresses or whole "
             "domains only (give %r for the domain)" % (field, value, text.rsplit("@", maxsplit=1)[-1].lstrip("*."))])
     if "@" in text:
-        if not _ADDRESS.match(text):
+        local, dummy, domain = text.rpartition("@")
+        if not local.isascii():
+            raise GuardrailError(["%s: %r has non-ASCII characters before the '@' (SMTPUTF8), which this module "
+                                  "does not support; give the sender's ASCII address" % (field, value)])
+        text = "%s@%s" % (local, ascii_domain(domain, field)) if local else text
+        if not _ADDRESS.match(text) or not _DOMAIN.match(text.rsplit("@", 1)[-1]):
             raise GuardrailError(["%s: %r is not an email address" % (field, value)])
         return text
-    domain = normalise_domain(text)
+    domain = ascii_domain(text, field)
     if not _DOMAIN.match(domain):
         raise GuardrailError(["%s: %r is neither an email address nor a domain" % (field, value)])
     return domain
+
+
+def read_internal_domains(client):
+    """The tenant's internal domains (role permission Directories | Internal | Read)."""
+    return sorted({(d.get("domain") or "").lower() for d in client.classic(INTERNAL_DOMAINS, paginate=True)} - {""})
 
 
 def member_body(group_id, member):
@@ -85,20 +101,24 @@ class GroupSpec(Spec):
     tag_field = "description"
     fields = ()
 
-    def __init__(self, check_member=None):
+    def __init__(self, check_member=None, check_for=None):
+        """``check_member(member)`` guards every group's members; ``check_for(description)`` returns
+        the check for one group (or None): guardrails follow the group, not the module."""
         self.collections = {GROUP: GroupCollection()}
         self.check_member = check_member
+        self.check_for = check_for
 
     def prepare(self, entry, state):
         members = entry.get("members")
         if members is not None:
             normalised = []
             problems = []
+            check = self.check_member or (self.check_for(entry["description"]) if self.check_for else None)
             for value in members:
                 try:
                     member = normalise_member(value)
-                    if self.check_member:
-                        self.check_member(member)
+                    if check:
+                        check(member)
                 except GuardrailError as exc:
                     problems.extend(exc.problems)
                     continue

@@ -9,35 +9,58 @@
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 COLOURS = {"critical": "#b3261e", "high": "#d9480f", "medium": "#b08800", "low": "#1c7ed6", "info": "#5f6368"}
 
 
-def _describe(obj):
-    return ", ".join("%s: %s" % (k, v) for k, v in obj.items() if k != "id" and v not in (None, ""))
+# Markdown syntax a tenant-controlled value could use to inject a link, an image, emphasis, code, a
+# table cell or a new block (https://spec.commonmark.org/0.31.2/#backslash-escapes, GFM tables).
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+
+
+def md(value):
+    """A tenant-controlled value as inert Markdown text: HTML-escaped (raw HTML is live in Markdown),
+    Markdown punctuation backslash-escaped, line breaks (which would start a new block or table row) and
+    other control characters turned into spaces."""
+    text = "".join(" " if (ord(ch) < 32 or ch in "\x7f\u2028\u2029\x85") else ch for ch in str(value))
+    return _MD_SPECIAL.sub(r"\\\1", escape(text, quote=True))
+
+
+def _describe(obj, esc=escape):
+    return ", ".join("%s: %s" % (k, esc(str(v))) for k, v in obj.items() if k != "id" and v not in (None, ""))
+
+
+def _result_text(check):
+    return {"pass": "pass", "fail": "**FAIL**", "not_checked": "not checked"}[check.get("status") or (
+        "pass" if check["passed"] else "fail")]
 
 
 def markdown(tenant, result, generated=""):
-    lines = ["# Mimecast configuration audit: %s" % tenant, ""]
+    lines = ["# Mimecast configuration audit: %s" % md(tenant), ""]
     if generated:
-        lines += ["Generated %s by mailsec.mimecast.mimecast_audit." % generated, ""]
+        lines += ["Generated %s by mailsec.mimecast.mimecast_audit." % md(generated), ""]
     counts = result["counts"]
     lines += ["**Score: %s / 100** (weighted by severity). Findings: %s." % (
         result["score"], ", ".join("%d %s" % (n, s) for s, n in reversed(list(counts.items())) if n) or "none"), ""]
+    if result.get("incomplete"):
+        lines += ["**Incomplete:** %d check(s) could not run (see \"Could not check\"); the score counts them as "
+                  "not passed. Score over the checks that ran: %s / 100." % (
+                      len(result.get("not_checked") or []), result.get("score_checked")), ""]
     lines += ["| Check | Severity | Result | Objects |", "|---|---|---|---|"]
     for check in result["checks"]:
         lines.append("| %s %s | %s | %s | %d |" % (check["id"], check["title"], check["severity"],
-                                                   "pass" if check["passed"] else "**FAIL**", len(check["objects"])))
+                                                   _result_text(check), len(check["objects"])))
     for finding in result["findings"]:
         lines += ["", "## %s: %s (%s)" % (finding["id"], finding["title"], finding["severity"]), "",
                   "Why it matters: %s" % finding["why"], "", "Fix: %s" % finding["fix"], ""]
-        lines += ["- %s" % _describe(obj) for obj in finding["objects"]]
+        lines += ["- %s" % _describe(obj, md) for obj in finding["objects"]]
     lines += ["", "## Manual checks (no API exposes these)", ""]
     lines += ["- **%s %s**: %s (%s) %s" % (m["id"], m["title"], m["console_path"], m["why"], m["api"])
               for m in result["manual_checks"]]
     if result.get("errors"):
-        lines += ["", "## Could not check", ""] + ["- %s" % e for e in result["errors"]]
+        lines += ["", "## Could not check", ""] + ["- %s" % md(e) for e in result["errors"]]
     return "\n".join(lines) + "\n"
 
 
@@ -74,11 +97,17 @@ def html(tenant, result, generated=""):
     out.append('<div class="top"><div class="score" style="background:%s">%s</div><div><p><b>Weighted score</b> '
                '(checks weighted by severity: critical 10, high 5, medium 3, low 1)</p><p>%s</p></div></div>'
                % (colour, escape(str(score)), summary))
+    if result.get("incomplete"):
+        out.append("<p><b>Incomplete:</b> %d check(s) could not run (see Could not check); the score counts them "
+                   "as not passed. Score over the checks that ran: %s / 100.</p>"
+                   % (len(result.get("not_checked") or []), escape(str(result.get("score_checked")))))
     out.append("<h2>Checks</h2><table><tr><th>Check</th><th>Severity</th><th>Result</th><th>Objects</th></tr>")
     for check in result["checks"]:
+        text = _result_text(check).strip("*")
         out.append("<tr><td><code>%s</code> %s</td><td>%s</td><td class=\"%s\">%s</td><td>%d</td></tr>" % (
             escape(check["id"]), escape(check["title"]), _pill(check["severity"]),
-            "pass" if check["passed"] else "fail", "pass" if check["passed"] else "FAIL", len(check["objects"])))
+            "pass" if check["passed"] else "fail", escape(text.upper() if text == "FAIL" else text),
+            len(check["objects"])))
     out.append("</table>")
     if result["findings"]:
         out.append("<h2>Findings</h2>")
@@ -86,7 +115,7 @@ def html(tenant, result, generated=""):
         out.append('<div class="card" style="border-left-color:%s"><p>%s <b><code>%s</code> %s</b></p>'
                    % (COLOURS[finding["severity"]], _pill(finding["severity"]), escape(finding["id"]), escape(finding["title"])))
         out.append("<p><b>Why it matters.</b> %s</p><p><b>Fix.</b> %s</p><ul>" % (escape(finding["why"]), escape(finding["fix"])))
-        out.extend("<li>%s</li>" % escape(_describe(obj)) for obj in finding["objects"])
+        out.extend("<li>%s</li>" % _describe(obj) for obj in finding["objects"])
         out.append("</ul></div>")
     out.append("<h2>Manual checks</h2><p>Mimecast's API does not expose these settings; check them in the console.</p>"
                "<table><tr><th>Check</th><th>Where</th><th>Why</th></tr>")

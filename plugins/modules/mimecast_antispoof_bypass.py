@@ -112,12 +112,17 @@ options:
         description:
           - End of validity, V(YYYY-MM-DD) (end of that day, UTC), an ISO 8601 date-time, or
             V(eternal) (the default). Use the campaign's end so the bypass expires by itself.
+          - An end in the past, an end not after O(config[].valid_from), and years outside 1900 to 2100
+            are refused before any write (with O(state=deleted) dates are not checked).
         type: str
   allow_broad_ranges:
     description:
       - Accept IPv4 ranges broader than /24 (IPv6 /48) in O(config[].source_ips), for a sender
         that really owns such a range. Overlaps with Microsoft 365 or Google ranges and
         private ranges are refused regardless.
+      - Ranges of more than one address in the shared sending space of a bulk-mail platform
+        (167.89.0.0/16, 168.245.0.0/16, 159.183.0.0/16, 149.72.0.0/16) are refused regardless;
+        list the sender's addresses one by one.
     type: bool
     default: false
 notes:

@@ -60,7 +60,10 @@ options:
     type: bool
     default: true
   fail_on_severity:
-    description: Fail the task when a finding has this severity or a higher one (for CI). V(none) never fails.
+    description:
+      - Fail the task when a finding has this severity or a higher one (for CI). V(none) never fails.
+      - A check of this severity or higher that could not run (for example its DNS look-up failed) fails
+        the task too.
     type: str
     choices: [none, low, medium, high, critical]
     default: none
@@ -91,16 +94,37 @@ EXAMPLES = r'''
 
 RETURN = r'''
 score:
-  description: Weighted score, 100 when every check passes (weights critical 10, high 5, medium 3, low 1).
+  description:
+    - Weighted score, 100 when every check passes (weights critical 10, high 5, medium 3, low 1).
+    - A check that could not run (for example a DNS look-up that failed) counts as not passed, so a
+      failure never raises the score; see RV(incomplete) and RV(score_checked).
   returned: always
   type: float
+score_checked:
+  description: The weighted score over the checks that ran; null when none ran.
+  returned: always
+  type: float
+  version_added: 0.2.0
+incomplete:
+  description: Whether any check could not run (fully); such checks have C(status=not_checked) and are never passed.
+  returned: always
+  type: bool
+  version_added: 0.2.0
+not_checked:
+  description: The checks that could not run (C(id), C(title), C(severity), C(reasons)).
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.2.0
 findings:
   description: The failed checks (C(id), C(title), C(severity), C(weight), C(why), C(fix), C(objects)).
   returned: always
   type: list
   elements: dict
 checks:
-  description: Every automated check with C(passed).
+  description:
+    - Every automated check with C(passed) and C(status) (V(pass), V(fail) or V(not_checked), with the
+      reasons in C(not_checked)).
   returned: always
   type: list
   elements: dict
@@ -152,12 +176,17 @@ def work(module, client):
     p = module.params
     resolver = None
     if DNSPYTHON_IMPORT_ERROR:
-        module.warn("dnspython is missing: DNS checks and SPF look-ups are skipped.")
+        module.module.warn("dnspython is missing: the DNS checks and SPF look-ups are reported as not checked.")
     else:
         try:
             resolver = Dns(p["nameservers"], p["dns_port"], p["dns_timeout"])
         except DnsError as exc:
-            module.warn("No DNS resolver (%s): DNS checks and SPF look-ups are skipped." % exc)
+            if p["nameservers"] or p["dns_port"] != 53 or p["dns_timeout"] != 5.0:
+                # A bad option of this task: refuse it rather than audit half the checks.
+                module.module.fail_json(msg="%s; fix the DNS options of the task (nameservers must be IP "
+                                            "addresses)." % exc, api_calls=module.api_calls())
+            module.module.warn("No DNS resolver (%s): the DNS checks and SPF look-ups are reported as not "
+                               "checked." % exc)
     audit = Audit(client, resolver, region=p["region"], permitted_sender_groups=p["permitted_sender_groups"],
                   check_dns=p["dns_checks"])
     result = audit.run()
@@ -165,13 +194,25 @@ def work(module, client):
     result["report_markdown"] = markdown(p["tenant_name"], result, p["generated"])
     result["report_html"] = html(p["tenant_name"], result, p["generated"])
     result["dns_queries"] = resolver.queries if resolver else 0
+    if result["incomplete"]:
+        module.module.warn("Audit of %s is incomplete: %s could not be checked (see errors); they count as not "
+                           "passed." % (p["tenant_name"], ", ".join(n["id"] for n in result["not_checked"])))
     threshold = p["fail_on_severity"]
     if threshold != "none":
-        worst = [f for f in result["findings"] if SEVERITIES.index(f["severity"]) >= SEVERITIES.index(threshold)]
+        level = SEVERITIES.index(threshold)
+        worst = [f for f in result["findings"] if SEVERITIES.index(f["severity"]) >= level]
+        # A check at the threshold that could not run fails the gate too: CI must not pass on a DNS outage.
+        unknown = [n for n in result["not_checked"] if SEVERITIES.index(n["severity"]) >= level]
+        messages = []
         if worst:
+            messages.append("%d finding(s) at %s or above: %s" % (
+                len(worst), threshold, ", ".join("%s %s" % (f["id"], f["title"]) for f in worst)))
+        if unknown:
+            messages.append("%d check(s) at %s or above could not be checked: %s" % (
+                len(unknown), threshold, "; ".join("%s (%s)" % (n["id"], "; ".join(n["reasons"])) for n in unknown)))
+        if messages:
             result["failed"] = True
-            result["msg"] = "Audit of %s: %d finding(s) at %s or above: %s." % (
-                p["tenant_name"], len(worst), threshold, ", ".join("%s %s" % (f["id"], f["title"]) for f in worst))
+            result["msg"] = "Audit of %s: %s." % (p["tenant_name"], "; ".join(messages))
     return result
 
 

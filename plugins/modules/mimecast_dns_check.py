@@ -16,8 +16,10 @@ description:
     C(alt*.aspmx.l.google.com)) or other MX is left, which would let senders go around
     Mimecast;
   - B(spf) - the SPF record includes the region's Mimecast netblock
-    (C(include:<region>._netblocks.mimecast.com)) and does not end in C(+all);
-  - B(dmarc) - a DMARC record exists with C(p=quarantine) or C(p=reject).
+    (C(include:<region>._netblocks.mimecast.com), the exact domain) and has no C(+all);
+    mechanism names and qualifiers are read case-insensitively (C(+ALL) is C(+all)), per RFC 7208;
+  - B(dmarc) - exactly one DMARC record exists with C(p=quarantine) or C(p=reject); tags are
+    read per RFC 7489 (C(p = reject) with spaces, any case).
   - Returns the records and one C(problems) list per domain; with O(fail_on_problem=true) the
     task fails when any check finds a problem.
 author:
@@ -48,6 +50,8 @@ options:
     type: bool
     default: false
 notes:
+  - A DNS look-up that fails (SERVFAIL, timeout) is reported as a problem of that check, never as a pass.
+  - Unicode domain names are checked in their punycode (C(xn--)) form; other malformed names are refused.
   - Mimecast MX hosts are recognised by their domains (C(mimecast.com), C(mimecast.co.za),
     C(mimecast-offshore.com), C(mimecast-pscom-us.com)).
 '''
@@ -89,11 +93,18 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mailsec.mimecast.plugins.module_utils._dns import (
     DNS_ARGUMENT_SPEC,
     DnsError,
+    DnsLookupError,
+    dmarc_policy,
+    is_dmarc,
+    is_spf,
     resolver_or_fail,
+    spf_all_qualifier,
+    spf_includes,
 )
 from ansible_collections.mailsec.mimecast.plugins.module_utils._netblocks import REGION_RECORDS
 
 MIMECAST_MX_DOMAINS = ("mimecast.com", "mimecast.co.za", "mimecast-offshore.com", "mimecast-pscom-us.com")
+DOMAIN = re.compile(r"^(?=.{1,253}$)((?!-)[a-z0-9_-]{1,63}(?<!-)\.)+[a-z0-9-]{2,63}$")
 GOOGLE_MX = re.compile(r"(^|\.)(aspmx\.l\.google\.com|googlemail\.com|google\.com)$")
 
 
@@ -116,30 +127,48 @@ def check_mx(resolver, domain):
 
 
 def check_spf(resolver, domain, region):
-    records = [t for t in resolver.txt(domain) if t.lower().startswith("v=spf1")]
+    records = [t for t in resolver.txt(domain) if is_spf(t)]
     if len(records) != 1:
         return None, ["%d SPF records (exactly one is valid)" % len(records)]
     record, problems = records[0], []
-    include = "include:" + REGION_RECORDS[region]
-    if include not in record.lower():
+    # Exact, case-insensitive mechanism parsing: include:us._netblocks.mimecast.com.evil.example is
+    # another domain, and +ALL is +all (RFC 7208 section 4.6.1).
+    if not spf_includes(record, REGION_RECORDS[region]):
         problems.append("SPF does not include %s" % REGION_RECORDS[region])
-    if record.split()[-1] in ("+all", "all"):
-        problems.append("SPF ends in +all, which lets any host send as the domain")
+    if spf_all_qualifier(record) == "+":
+        problems.append("SPF has +all, which lets any host send as the domain")
     return record, problems
 
 
 def check_dmarc(resolver, domain):
     try:
-        records = [t for t in resolver.txt("_dmarc." + domain) if t.lower().startswith("v=dmarc1")]
+        records = [t for t in resolver.txt("_dmarc." + domain) if is_dmarc(t)]
+    except DnsLookupError:
+        raise
     except DnsError:
         records = []
     if not records:
         return None, ["no DMARC record at _dmarc.%s" % domain]
-    tags = dict(part.strip().split("=", 1) for part in records[0].split(";") if "=" in part)
-    policy = tags.get("p", "").strip().lower()
+    if len(records) > 1:
+        return records, ["%d DMARC records at _dmarc.%s (receivers ignore all of them); keep one"
+                         % (len(records), domain)]
+    policy = dmarc_policy(records[0])
     if policy not in ("quarantine", "reject"):
         return records[0], ["DMARC policy is p=%s; use quarantine or reject" % (policy or "(missing)")]
     return records[0], []
+
+
+def normalise_domain(value):
+    """The domain to check, lower case without trailing dot; unicode names as punycode."""
+    domain = str(value if value is not None else "").strip().lower().rstrip(".")
+    if domain and not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError("domains: %r cannot be converted to punycode (IDNA); give its xn-- form" % value)
+    if not DOMAIN.match(domain):
+        raise ValueError("domains: %r is not a domain name; give names such as corp.example" % value)
+    return domain
 
 
 def main():
@@ -154,10 +183,20 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    domains, problems = [], []
+    for value in p["domains"]:
+        try:
+            domain = normalise_domain(value)
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
+        if domain not in domains:
+            domains.append(domain)
+    if problems or not domains:
+        module.fail_json(msg="; ".join(problems) or "domains is empty; give the domains to check")
     resolver = resolver_or_fail(module)
     results = {}
-    for domain in p["domains"]:
-        domain = domain.strip().lower().rstrip(".")
+    for domain in domains:
         entry = {"problems": []}
         for check in p["checks"]:
             try:

@@ -38,7 +38,7 @@ options:
     description: Text the subject contains.
     type: str
   sender_ip:
-    description: The IP address the message came from.
+    description: The IP address the message came from (one address, not a range).
     type: str
   message_id:
     description: The Message-ID header; used instead of the other filters.
@@ -49,7 +49,9 @@ options:
         ago. Mimecast refuses starts older than about 30 days.
     type: str
   until:
-    description: End of the search window, ISO 8601 date-time or V(YYYY-MM-DD). Defaults to now.
+    description:
+      - End of the search window, ISO 8601 date-time or V(YYYY-MM-DD). Defaults to now.
+      - It must be after O(since); a window that is empty is refused before the search.
     type: str
   route:
     description: Which mail flow to search.
@@ -178,10 +180,12 @@ api_calls:
 '''
 
 import datetime
+import ipaddress
 import re
 import time
 from urllib.parse import urlsplit
 
+from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError
 from ansible_collections.mailsec.mimecast.plugins.module_utils._module import MimecastModule
 from ansible_collections.mailsec.mimecast.plugins.module_utils._policy import normalise_date
 
@@ -238,6 +242,14 @@ def search(module, client):
     start = normalise_date(p["since"], "since") if p["since"] else (now - datetime.timedelta(days=1)).strftime(
         "%Y-%m-%dT%H:%M:%S+0000")
     end = normalise_date(p["until"], "until", end_of_day=True) if p["until"] else now.strftime("%Y-%m-%dT%H:%M:%S+0000")
+    if start >= end:
+        raise GuardrailError(["since %s is not before until %s; give a start before the end" % (start, end)])
+    if p["sender_ip"]:
+        try:
+            ipaddress.ip_address(p["sender_ip"].strip())
+        except ValueError:
+            raise GuardrailError(["sender_ip %r is not an IP address; give one address such as 198.51.100.7"
+                                  % p["sender_ip"]])
     query = {"start": start, "end": end, "searchReason": p["search_reason"]}
     if p["message_id"]:
         query["messageId"] = p["message_id"]

@@ -42,7 +42,12 @@ options:
     default: []
     suboptions:
       group:
-        description: The profile group the console Permitted Senders policy points at, without the owner tag.
+        description:
+          - The profile group the console Permitted Senders policy points at, without the owner tag.
+          - The name must say "permitted sender(s)" (for example C(Dune Security - permitted senders)),
+            except with O(state=deleted) and O(state=gathered). The name is what marks the group as a
+            permitted-sender group for M(mailsec.mimecast.mimecast_profile_group), which then applies the
+            same guardrails to its members, and for M(mailsec.mimecast.mimecast_audit).
         type: str
         required: true
       senders:
@@ -119,41 +124,22 @@ api_calls:
   sample: {read: 3, write: 2, auth: 1, total: 6}
 '''
 
-from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError, shared_mail_domain
+from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import (
+    GuardrailError,
+    is_permitted_sender_group,
+    sender_check,
+)
 from ansible_collections.mailsec.mimecast.plugins.module_utils._module import (
     MimecastModule,
     declarative_argument_spec,
 )
-from ansible_collections.mailsec.mimecast.plugins.module_utils._profile_group import GroupSpec, sync_groups
+from ansible_collections.mailsec.mimecast.plugins.module_utils._profile_group import (
+    GroupSpec,
+    read_internal_domains,
+    sync_groups,
+)
 
 BUILTIN_GROUPS = ("permitted senders", "blocked senders")
-INTERNAL_DOMAINS = "/api/domain/get-internal-domain"
-
-
-def read_internal_domains(client):
-    return sorted({(d.get("domain") or "").lower() for d in client.classic(INTERNAL_DOMAINS, paginate=True)} - {""})
-
-
-def sender_check(internal_domains, allow_domain):
-    def check(member):
-        domain = member.split("@")[-1]
-        own = [d for d in internal_domains if domain == d or domain.endswith("." + d)]
-        if own:
-            raise GuardrailError([
-                "senders: %s is in the tenant's own internal domain %s; permitting it lets anyone "
-                "spoof your own users past spam checks. Internal mail needs no permit" % (member, own[0])])
-        if "@" in member:
-            return
-        shared = shared_mail_domain(domain)
-        if shared:
-            raise GuardrailError([
-                "senders: %s is a %s domain (%s); anyone can send as it. List the exact sender "
-                "addresses instead" % (member, shared[0], shared[1])])
-        if not allow_domain:
-            raise GuardrailError([
-                "senders: %s is a whole domain; list the exact sender addresses, or set "
-                "allow_domain: true if every sender of that domain is trusted" % member])
-    return check
 
 
 def console_step(group):
@@ -171,6 +157,12 @@ def work(module, client):
         if entry["group"].strip().lower() in BUILTIN_GROUPS:
             problems.append("group %r is a built-in group, which Mimecast does not let the API change; "
                             "name a group of your own and point the policy at it" % entry["group"])
+        elif p["state"] not in ("deleted", "gathered") and not is_permitted_sender_group(entry["group"]):
+            # The name marks the group as a permitted-sender group for every other path
+            # (mimecast_profile_group applies these guardrails to such groups, mimecast_audit checks them).
+            problems.append("group %r does not say 'permitted senders' in its name; name it for example "
+                            "%r so that every module recognises it as a permitted-sender group"
+                            % (entry["group"], "%s - permitted senders" % entry["group"].strip()))
     if problems:
         raise GuardrailError(problems)
     config = [{"description": e["group"], "members": e.get("senders")} for e in p["config"]]

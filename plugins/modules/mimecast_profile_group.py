@@ -51,7 +51,29 @@ options:
           - Email addresses and domains. Omit to leave the members of an existing group as they are.
         type: list
         elements: str
+  permitted_sender_groups:
+    description:
+      - Names of groups (without the owner tag) that console Permitted Senders policies point at.
+      - These groups, and every group whose name says "permitted sender(s)" (the groups
+        M(mailsec.mimecast.mimecast_permitted_sender) manages must say so), get the same member
+        guardrails as M(mailsec.mimecast.mimecast_permitted_sender) - no addresses or domains of the
+        tenant's internal domains (read with C(/api/domain/get-internal-domain)), no free-mail or
+        cloud-mail domains, no whole domains unless O(allow_domain=true). Other groups, such as VIP
+        lists, take any address or domain.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
+  allow_domain:
+    description:
+      - Allow whole domains (not only exact addresses) in permitted-sender groups. Free-mail,
+        cloud-mail and internal domains stay refused. Has no effect on other groups.
+    type: bool
+    default: false
+    version_added: 0.2.0
 notes:
+  - Writing members to a permitted-sender group needs the role permission Directories | Internal |
+    Read for the internal-domain guardrail.
   - The built-in groups (for example "Permitted Senders") refuse member changes through the
     API (C(err_xdk_operation_forbidden_for_address)); keep members in a group of your own
     and point the console policy at it.
@@ -114,11 +136,39 @@ not_done:
   version_added: 0.2.0
 '''
 
+from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import (
+    is_permitted_sender_group,
+    sender_check,
+)
 from ansible_collections.mailsec.mimecast.plugins.module_utils._module import (
     MimecastModule,
     declarative_argument_spec,
 )
-from ansible_collections.mailsec.mimecast.plugins.module_utils._profile_group import GroupSpec, sync_groups
+from ansible_collections.mailsec.mimecast.plugins.module_utils._profile_group import (
+    GroupSpec,
+    read_internal_domains,
+    sync_groups,
+)
+
+
+def work(module, client):
+    p = module.params
+    named = {g.strip().lower() for g in p["permitted_sender_groups"]}
+    tag = p["owner_tag"] or ""
+
+    def permitted(description):
+        return (is_permitted_sender_group("%s %s" % (description, tag)) or description.strip().lower() in named
+                or ("%s %s" % (description.strip(), tag)).strip().lower() in named)
+
+    # Guardrails follow the data: a group a Permitted Senders policy uses gets the sender checks of
+    # mimecast_permitted_sender, whichever module writes its members. Other groups (VIP lists) do not.
+    check = None
+    if p["state"] not in ("deleted", "gathered") and any(
+            permitted(e["description"]) and e.get("members") for e in p["config"]):
+        check = sender_check(read_internal_domains(client), p["allow_domain"], field="members")
+    spec = GroupSpec(check_for=lambda description: check if permitted(description) else None)
+    return sync_groups(client, spec, p["state"], p["config"], owner_tag=p["owner_tag"], adopt=p["adopt"],
+                       check_mode=module.check_mode, on_duplicate=p["on_duplicate"], warn=module.module.warn)
 
 
 def main():
@@ -126,11 +176,10 @@ def main():
         description=dict(type="str", required=True),
         members=dict(type="list", elements="str"),
     ))
+    argument_spec["permitted_sender_groups"] = dict(type="list", elements="str", default=[])
+    argument_spec["allow_domain"] = dict(type="bool", default=False)
     module = MimecastModule(argument_spec, supports_check_mode=True)
-    p = module.params
-    module.run(lambda client: sync_groups(client, GroupSpec(), p["state"], p["config"], owner_tag=p["owner_tag"],
-                                          adopt=p["adopt"], check_mode=module.check_mode,
-                                          on_duplicate=p["on_duplicate"], warn=module.module.warn))
+    module.run(lambda client: work(module, client))
 
 
 if __name__ == "__main__":

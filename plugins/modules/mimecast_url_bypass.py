@@ -49,6 +49,13 @@ options:
         description:
           - The URL (for V(explicit)) or host name (for V(domain)). Must not contain C(#).
           - For O(config[].match_type=domain) give the host only; the module sends the host name.
+          - Refused before any write - schemes other than C(http) and C(https) (C(javascript:),
+            C(data:), ...); user information before the host (C(https://trusted.example@evil.example/)
+            goes to C(evil.example)); ports outside 1 to 65535; IPv6 literal hosts; host names that are
+            not valid DNS names; white space, control characters and backslashes.
+          - Unicode (IDN) host names are converted to their punycode (C(xn--)) form.
+          - With V(domain), a public suffix (C(com), C(co.uk), C(com.au), ...; a subset of
+            U(https://publicsuffix.org/list/)) is refused; give at least one label more.
         type: str
         required: true
       match_type:

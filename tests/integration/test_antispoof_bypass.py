@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, ROOT
+from conftest import BIN, ROOT, module_task
 
 MODULE = "mailsec.mimecast.mimecast_antispoof_bypass"
 IP = "anti-spoofing"
@@ -19,7 +19,7 @@ SPF = "anti-spoofing-bypass"
 
 CONFIG = [
     {"description": "Dune Security phishing simulation", "source_ips": ["52.201.210.35"], "override": True,
-     "valid_from": "2026-12-01", "valid_to": "2026-12-31"},
+     "valid_from": "2026-12-01", "valid_to": "2099-12-31"},
     {"description": "Partner SPF bypass", "spf_domains": ["billing.partner.example"],
      "emails_to": {"type": "email_domain", "value": "corp.example"}},
 ]
@@ -62,7 +62,7 @@ def test_check_apply_reapply_diff(sandbox, play):
     assert ip[0]["description"] == "Dune Security phishing simulation [ansible]"
     assert ip[0]["option"] == "no_action" and ip[0]["override"] is True
     assert ip[0]["sourceIPs"] == ["52.201.210.35/32"]
-    assert ip[0]["toDateTime"] == "2026-12-31T23:59:59+0000"
+    assert ip[0]["toDateTime"] == "2099-12-31T23:59:59+0000"
     spf = policies(sandbox, SPF)
     assert spf[0]["spfDomains"] == ["billing.partner.example"] and spf[0]["to"]["domain"] == "corp.example"
 
@@ -91,7 +91,7 @@ def test_three_pages_read_no_duplicate(sandbox, play):
                "from": {"type": "everyone"}, "to": {"type": "everyone"}} for i in range(7)]
     bodies.append(dict(bodies[0], description="Dune Security phishing simulation [ansible]",
                        sourceIPs=["52.201.210.35/32"], override=True, fromEternal=False, toEternal=False,
-                       fromDateTime="2026-12-01T00:00:00+0000", toDateTime="2026-12-31T23:59:59+0000"))
+                       fromDateTime="2026-12-01T00:00:00+0000", toDateTime="2099-12-31T23:59:59+0000"))
     sandbox.seed("demo", IP, bodies)
     result = play([task("bypass", CONFIG[:1])])
     out = result.task("bypass")
@@ -203,3 +203,14 @@ def test_campaign_window_back_to_eternal_and_disable(sandbox, play):
     assert stored["toDateTime"].startswith("2100-01-01")
     again = play([task("bypass", eternal)]).task("bypass")
     assert again["changed"] is False
+
+
+def test_out_of_range_and_past_dates_refused_cleanly(sandbox, play):
+    # Issue 8 items 7 and 13: 0001-01-01T00:00+01:00 crashed (OverflowError); past end dates were accepted.
+    for valid_to, reason in (("0001-01-01T00:00:00+01:00", "out of range"), ("2021-06-30", "is in the past")):
+        entry = {"description": "Vendor", "source_ips": ["52.201.210.35"], "valid_to": valid_to}
+        result = play([module_task(MODULE, config=[entry])])
+        out = result.task("t")
+        assert result.rc != 0 and reason in out["msg"], out
+        assert "module_stderr" not in out
+    assert sandbox.requests("demo") == []

@@ -5,6 +5,7 @@ tenant has none; nothing is ever written."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -163,3 +164,72 @@ def test_audit_playbook_reports_summary_and_ci_threshold(sandbox, play, dns, tmp
     assert sandbox.writes() == []
     failing = play([], playbook=ROOT / "playbooks" / "audit.yml", extra_args=args + ("-e", "audit_fail_on_severity=high"))
     assert failing.rc != 0 and "demo: MC-ASB-001" in failing.stdout
+
+
+def clean_acme(sandbox):
+    sandbox.seed("acme", "anti-spoofing", [policy("Enforce acme.example", "apply",
+                                                  **{"from": {"type": "email_domain", "domain": "acme.example"}})])
+
+
+def test_spf_lookup_failure_is_not_a_pass(sandbox, play, dns):
+    # Issue 8 item 9: a SERVFAIL for the bypass domain's SPF used to pass MC-ASB-001 and raise the score.
+    clean_acme(sandbox)
+    sandbox.seed("acme", "anti-spoofing-bypass", [
+        policy("Partner bypass", "enable_bypass", spfDomains=["partner-o365.example"])])
+    dns.fail("partner-o365.example", "servfail")
+    result, out = audit(play, dns, "acme")
+    assert result.rc == 0, out
+    checks = {c["id"]: c for c in out["checks"]}
+    for cid in ("MC-ASB-001", "MC-ASB-002", "MC-ASB-003"):
+        assert checks[cid]["passed"] is False and checks[cid]["status"] == "not_checked", checks[cid]
+        assert "partner-o365.example" in checks[cid]["not_checked"][0]
+    assert out["incomplete"] is True and out["score"] < 100.0
+    assert out["score_checked"] == 100.0 and out["findings"] == []
+    assert [n["id"] for n in out["not_checked"]] == ["MC-ASB-001", "MC-ASB-002", "MC-ASB-003"]
+    assert "| not checked |" in out["report_markdown"] and "**Incomplete:**" in out["report_markdown"]
+    assert "not checked" in out["report_html"] and "Incomplete:" in out["report_html"]
+    # The same domain answering: the check runs, fails, and the score is lower still than "passed".
+    dns.fail("partner-o365.example", None)
+    answered = audit(play, dns, "acme")[1]
+    assert answered["incomplete"] is False and [f["id"] for f in answered["findings"]] == ["MC-ASB-001"]
+
+
+def test_servfail_on_own_domain_dns_is_not_checked_not_passed(sandbox, play, dns):
+    clean_acme(sandbox)
+    dns.fail("_dmarc.acme.example", "servfail")
+    out = audit(play, dns, "acme")[1]
+    checks = {c["id"]: c for c in out["checks"]}
+    assert checks["MC-DNS-003"]["status"] == "not_checked" and checks["MC-DNS-001"]["status"] == "pass"
+    assert out["incomplete"] is True and out["score"] < 100.0
+
+
+def test_bad_name_server_fails_cleanly(sandbox, play):
+    # Issue 8 item 7: 'MimecastModule' object has no attribute 'warn'
+    result = play([module_task(AUDIT, nameservers=["not-an-ip"])])
+    out = result.task("t")
+    assert result.rc != 0 and "nameservers not-an-ip" in out["msg"], out
+    assert "module_stderr" not in out and "Traceback" not in result.stdout + result.stderr
+    port = play([module_task(AUDIT, nameservers=["127.0.0.1"], dns_port=99999)]).task("t")
+    assert "dns_port 99999" in port["msg"]
+
+
+HOSTILE = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "x | y\n| MC-FAKE | info | pass | 0 |",
+           "[click](https://evil.example) ![i](https://evil.example/i.png) `code` **b**"]
+
+
+def test_hostile_tenant_names_escaped_in_markdown_and_html(sandbox, play, dns):
+    # Issue 8 item 10: tenant-controlled names landed raw in the Markdown report.
+    sandbox.seed("demo", "anti-spoofing", [
+        policy(name + " campaign", "no_action", sourceIPs=["10.0.0.0/8"]) for name in HOSTILE])
+    group_id = sandbox.seed("demo", "groups", [{"description": HOSTILE[1] + " permitted senders"}])[0]
+    sandbox.seed("demo", "group_members", [{"id": group_id, "domain": "gmail.com"}])
+    out = audit(play, dns, "demo")[1]
+    report = out["report_markdown"]
+    assert "MC-IP-003" in report and "MC-PS-002" in report
+    for raw in ("<script", "<img", "](https://evil", "`code`", "**b**"):
+        assert raw not in report, raw
+    assert re.search(r"(?<!\\)\| MC-FAKE", report) is None
+    assert "&lt;script&gt;" in report and "\\[click\\]\\(https://evil.example\\)" in report
+    assert not any(line.startswith("| MC-FAKE") for line in report.splitlines())
+    html = out["report_html"]
+    assert "<script" not in html and "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html

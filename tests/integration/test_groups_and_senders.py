@@ -77,18 +77,20 @@ def test_permitted_sender_group_and_console_step(sandbox, play):
     ("*@partner.example", "wildcard"),
 ])
 def test_permitted_sender_guardrails(sandbox, play, sender, reason):
-    result = play([module_task(SENDER, config=[{"group": "Vendor senders", "senders": [sender]}])])
+    result = play([module_task(SENDER, config=[{"group": "Vendor - permitted senders", "senders": [sender]}])])
     out = result.task("t")
     assert result.rc != 0 and reason in out["msg"], out["msg"]
     assert sandbox.writes("demo") == []
 
 
 def test_permitted_sender_domain_needs_allow_domain_and_builtin_refused(sandbox, play):
-    ok = play([module_task(SENDER, allow_domain=True, config=[{"group": "Vendor", "senders": ["partner.example"]}])])
+    ok = play([module_task(SENDER, allow_domain=True,
+                           config=[{"group": "Vendor permitted senders", "senders": ["partner.example"]}])])
     assert ok.rc == 0
     builtin = play([module_task(SENDER, config=[{"group": "Permitted Senders", "senders": ["a@partner.example"]}])])
     assert builtin.rc != 0 and "built-in group" in builtin.task("t")["msg"]
-    still_gmail = play([module_task(SENDER, allow_domain=True, config=[{"group": "V", "senders": ["gmail.com"]}])])
+    still_gmail = play([module_task(SENDER, allow_domain=True,
+                                    config=[{"group": "V permitted senders", "senders": ["gmail.com"]}])])
     assert still_gmail.rc != 0
 
 
@@ -98,3 +100,49 @@ def test_builtin_group_write_refusal_is_reported_with_code(sandbox, play):
                                config=[{"description": "Permitted Senders", "members": ["a@partner.example"]}])])
     out = result.task("t")
     assert result.rc != 0 and "err_xdk_operation_forbidden_for_address" in out["msg"]
+
+
+def test_permitted_sender_group_name_must_say_so(sandbox, play):
+    result = play([module_task(SENDER, config=[{"group": "Vendor senders", "senders": ["a@partner.example"]}])])
+    out = result.task("t")
+    assert result.rc != 0 and "'Vendor senders - permitted senders'" in out["msg"], out["msg"]
+    assert sandbox.requests("demo") == []
+
+
+@pytest.mark.parametrize("member, reason", [
+    ("gmail.com", "freemail"),
+    ("corp.example", "own internal domain"),
+    ("ceo@corp.example", "own internal domain"),
+    ("partner.example", "whole domain"),
+])
+def test_profile_group_applies_sender_guardrails_to_permitted_sender_groups(sandbox, play, member, reason):
+    # Issue 8 item 6: the same group (same name and owner tag) written through mimecast_profile_group.
+    config = [{"group": "Vendor - permitted senders", "senders": ["a@partner.example"]}]
+    made = play([module_task(SENDER, config=config)])
+    assert made.rc == 0
+    sandbox.clear_requests()
+    result = play([module_task(GROUP, config=[{"description": "Vendor - permitted senders", "members": [member]}])])
+    out = result.task("t")
+    assert result.rc != 0 and reason in out["msg"] and member in out["msg"], out["msg"]
+    assert "Traceback" not in result.stdout + result.stderr
+    assert sandbox.writes("demo") == []
+    assert groups(sandbox) == {"Vendor - permitted senders [ansible]": ["a@partner.example"]}
+
+
+def test_profile_group_named_permitted_groups_and_vip_lists(sandbox, play):
+    # A console-named group listed in permitted_sender_groups is guarded too, with or without its tag.
+    for name in ("Console allow list", "Console allow list [ansible]"):
+        refused = play([module_task(GROUP, permitted_sender_groups=[name],
+                                    config=[{"description": "Console allow list", "members": ["outlook.com"]}])])
+        assert refused.rc != 0 and "freemail" in refused.task("t")["msg"]
+    assert sandbox.writes("demo") == []
+    # allow_domain lets a partner domain in, never an internal one
+    ok = play([module_task(GROUP, allow_domain=True, config=[{"description": "Partner permitted senders",
+                                                             "members": ["partner.example"]}])])
+    assert ok.rc == 0, ok.task("t")
+    # Generic groups stay unrestricted: a VIP list holds internal addresses, and reads no internal domains.
+    sandbox.clear_requests()
+    vip = play([module_task(GROUP, config=[{"description": "Executives (VIP)",
+                                            "members": ["ceo@corp.example", "gmail.com"]}])])
+    assert vip.rc == 0, vip.task("t")
+    assert "/api/domain/get-internal-domain" not in [r["path"] for r in sandbox.requests("demo")]

@@ -41,3 +41,14 @@ def test_not_found_and_old_start_reported(sandbox, play):
     assert none["found"] is False and none["messages"] == []
     old = play([module_task(TRACE, sender="x@vendor.example", since="2020-01-01")])
     assert old.rc != 0 and "err_track_and_trace_invalid_start_date" in old.task("t")["msg"]
+
+
+def test_bad_window_and_sender_ip_refused_cleanly(sandbox, play):
+    for args, reason in ((dict(sender="a@x.example", since="0001-01-01T00:00:00+01:00"), "out of range"),
+                         (dict(sender="a@x.example", since="2026-03-02", until="2026-03-01"), "is not before until"),
+                         (dict(sender_ip="1.2.3.4/99"), "not an IP address")):
+        result = play([module_task(TRACE, **args)])
+        out = result.task("t")
+        assert result.rc != 0 and reason in out["msg"], out
+        assert "module_stderr" not in out
+    assert [r["path"] for r in sandbox.requests("demo") if "message-finder" in r["path"]] == []

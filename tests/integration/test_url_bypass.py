@@ -66,3 +66,24 @@ def test_shared_domain_refused(sandbox, play):
     result = play([module_task(MODULE, config=config)])
     assert result.rc != 0 and "shared platform" in result.task("t")["msg"]
     assert sandbox.requests("demo") == []
+
+
+def test_bad_urls_refused_before_any_write(sandbox, play):
+    # Issue 8 items 7 (tracebacks) and 13 (credentials, public suffixes, shared storage).
+    cases = [
+        ({"url": "javascript:alert(1)"}, "only http and https"),
+        ({"url": "data:text/html,hi"}, "only http and https"),
+        ({"url": "https://a.example:99999/"}, "port from 1 to 65535"),
+        ({"url": "https://trusted.example@evil.example/"}, "credentials"),
+        ({"url": "co.uk", "match_type": "domain", "disable_rewrite": True}, "public suffix"),
+        ({"url": "storage.googleapis.com", "match_type": "domain", "disable_rewrite": True}, "shared platform"),
+        ({"url": "http://[::1]/"}, "IPv6"),
+    ]
+    for entry, reason in cases:
+        result = play([module_task(MODULE, config=[entry])])
+        out = result.task("t")
+        assert result.rc != 0 and reason in out["msg"], (entry, out.get("msg"))
+        assert "module_stderr" not in out and "Traceback" not in result.stdout + result.stderr
+    assert sandbox.writes("demo") == []
+    idn = play([module_task(MODULE, config=[{"url": "https://bücher.example/kurs"}])]).task("t")
+    assert idn["actions"][0]["url"] == "https://xn--bcher-kva.example/kurs"

@@ -80,3 +80,93 @@ def test_dates_and_targets():
         normalise_target({"type": "email_domain", "value": None}, "t")
     with pytest.raises(GuardrailError, match="takes no value"):
         normalise_target({"type": "everyone", "value": "x"}, "t")
+
+
+@pytest.mark.parametrize("value", ["167.89.0.0/24", "168.245.74.0/28", "149.72.0.0/16"])
+def test_shared_bulk_mail_ranges_only_as_single_addresses(value):
+    with pytest.raises(GuardrailError, match="bulk-mail platform"):
+        check_source_ips([value], allow_broad_ranges=True)
+    assert check_source_ips(["168.245.74.19"]) == ["168.245.74.19/32"]
+
+
+@pytest.mark.parametrize("value, reason", [
+    ("0001-01-01T00:00:00+01:00", "out of range"),       # crashed: OverflowError
+    ("9999-12-31T23:59:59-01:00", "out of range"),       # crashed: OverflowError
+    ("2026-02-30", "not a date"),
+    ("2300-01-01", "outside the years"),
+    ("1066-10-14", "outside the years"),
+])
+def test_bad_dates_refused(value, reason):
+    with pytest.raises(GuardrailError, match=reason):
+        normalise_date(value, "valid_to")
+
+
+def test_validity_window_refuses_past_end_and_start_after_end():
+    from ansible_collections.mailsec.mimecast.plugins.module_utils._policy import check_window
+    now = "2026-06-01T00:00:00+0000"
+    with pytest.raises(GuardrailError, match="valid_to 2026-05-31T23:59:59\\+0000 is in the past"):
+        check_window("eternal", "2026-05-31T23:59:59+0000", now=now)
+    with pytest.raises(GuardrailError, match="is not before valid_to"):
+        check_window("2026-08-01T00:00:00+0000", "2026-07-01T00:00:00+0000", now=now)
+    check_window("2026-06-01T00:00:00+0000", "2026-07-01T00:00:00+0000", now=now)
+    check_window("eternal", "eternal", now=now)
+
+
+def test_sender_check_follows_the_group():
+    from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import (
+        is_permitted_sender_group,
+        sender_check,
+    )
+    from ansible_collections.mailsec.mimecast.plugins.module_utils._profile_group import GroupSpec
+    check = sender_check(["corp.example"], allow_domain=False, field="members")
+    spec = GroupSpec(check_for=lambda d: check if is_permitted_sender_group(d) else None)
+    with pytest.raises(GuardrailError, match="gmail.com is a freemail domain"):
+        spec.prepare({"description": "Vendor - Permitted Senders", "members": ["gmail.com"]}, "merged")
+    with pytest.raises(GuardrailError, match="own internal domain"):
+        spec.prepare({"description": "permitted_sender list", "members": ["x@mail.corp.example"]}, "merged")
+    vip = spec.prepare({"description": "Executives (VIP)", "members": ["ceo@corp.example", "gmail.com"]}, "merged")
+    assert vip["members"] == ["ceo@corp.example", "gmail.com"]
+
+
+@pytest.mark.parametrize("record, includes, qualifier", [
+    ("v=spf1 include:us._netblocks.mimecast.com -all", True, "-"),
+    ("V=SPF1 INCLUDE:US._NETBLOCKS.MIMECAST.COM. +ALL", True, "+"),
+    ("v=spf1 include:us._netblocks.mimecast.com.evil.example -all", False, "-"),
+    ("v=spf1 include:evil.example/us._netblocks.mimecast.com ~all", False, "~"),
+    ("v=spf1 -include:us._netblocks.mimecast.com ALL", False, "+"),
+    ("v=spf1 ip4:192.0.2.1 redirect=us._netblocks.mimecast.com", False, None),
+    ("v=spf1 ?all include:us._netblocks.mimecast.com", True, "?"),
+])
+def test_spf_parsed_exactly(record, includes, qualifier):
+    from ansible_collections.mailsec.mimecast.plugins.module_utils._dns import spf_all_qualifier, spf_includes
+    assert spf_includes(record, "us._netblocks.mimecast.com") is includes
+    assert spf_all_qualifier(record) == qualifier
+
+
+@pytest.mark.parametrize("record, policy", [
+    ("v=DMARC1; p=reject", "reject"),
+    ("v=DMARC1 ; p = reject ; rua=mailto:d@corp.example", "reject"),
+    ("V=dmarc1;P=Quarantine", "quarantine"),
+    ("v=DMARC1; sp=reject", ""),
+    ("p=reject; v=DMARC1", ""),   # v must be the first tag (RFC 7489 section 6.4)
+])
+def test_dmarc_tags_per_rfc7489(record, policy):
+    from ansible_collections.mailsec.mimecast.plugins.module_utils._dns import dmarc_policy
+    assert dmarc_policy(record) == policy
+
+
+def test_markdown_escapes_tenant_values():
+    from ansible_collections.mailsec.mimecast.plugins.module_utils._report import md
+    out = md("<script>x</script>|[a](http://e)\n| row |`c`*_")
+    assert "<" not in out and "\n" not in out and "](" not in out
+    assert "\\|" in out and "\\[" in out and "\\`" in out and "\\*" in out and "\\_" in out
+
+
+def test_group_members_idn_to_punycode_and_unicode_local_part_refused():
+    from ansible_collections.mailsec.mimecast.plugins.module_utils._profile_group import normalise_member
+    assert normalise_member("Sims@Bücher.example") == "sims@xn--bcher-kva.example"
+    assert normalise_member("bücher.example.") == "xn--bcher-kva.example"
+    with pytest.raises(GuardrailError, match="non-ASCII characters before the '@'"):
+        normalise_member("jürgen@corp.example")
+    with pytest.raises(GuardrailError, match="not an email address"):
+        normalise_member("a@x..example")

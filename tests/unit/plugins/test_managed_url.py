@@ -60,3 +60,46 @@ def test_shared_platform_allowed_explicitly_or_when_told():
 def test_shared_platform_refused_when_action_left_to_default():
     with pytest.raises(GuardrailError, match="shared platform"):
         SPEC.prepare({"url": "docs.google.com", "match_type": "domain", "action": None}, "merged")
+
+
+@pytest.mark.parametrize("url, match_type, reason", [
+    # issue 8 item 7: these crashed with a traceback
+    ("javascript:alert(1)", "explicit", "only http and https"),
+    ("data:text/html,<script>alert(1)</script>", "explicit", "only http and https"),
+    ("https://a.example:99999/", "explicit", "port from 1 to 65535"),
+    ("a.example:65536", "explicit", "port from 1 to 65535"),
+    ("https://a.example:abc/", "explicit", "port from 1 to 65535"),
+    ("https://a.example:-1/", "explicit", "port from 1 to 65535"),
+    ("http://[zz]/", "explicit", "not a valid URL"),
+    # issue 8 item 13: credentials in the URL point the permit at another host
+    ("https://trusted.example@evil.example/", "explicit", "credentials.*'evil.example'"),
+    ("https://user:pass@evil.example/x", "explicit", "credentials"),
+    ("trusted.example@evil.example", "domain", "credentials"),
+    # public suffixes and shared storage as whole-domain permits
+    ("co.uk", "domain", "public suffix"),
+    ("com.au", "domain", "public suffix"),
+    ("storage.googleapis.com", "domain", "shared platform"),
+    ("s3.amazonaws.com", "domain", "shared platform"),
+    ("blob.core.windows.net", "domain", "shared platform"),
+    # malformed hosts, whitespace, IPv6 literals, port 0
+    ("http://[::1]/", "explicit", "IPv6"),
+    ("http://a..example/", "explicit", "not a valid host name"),
+    ("http://-a.example/", "explicit", "not a valid host name"),
+    ("https://exa mple.com/", "explicit", "white space"),
+    ("https://a.example\\@b.example/", "explicit", "backslash"),
+    ("http://999.1.1.1/", "explicit", "not an IPv4 address"),
+    ("http://1.2.3.4:0/", "explicit", "port 0"),
+    ("", "explicit", "no host name"),
+])
+def test_bad_urls_refused_cleanly(url, match_type, reason):
+    with pytest.raises(GuardrailError, match=reason):
+        SPEC.prepare({"url": url, "match_type": match_type, "action": "permit"}, "merged")
+
+
+def test_idn_host_becomes_punycode_and_suffix_plus_one_is_fine():
+    assert prepared("https://Bücher.example/Kat?x=1") == "https://xn--bcher-kva.example/Kat?x=1"
+    assert prepared("partner.co.uk", match_type="domain") == "partner.co.uk"
+    assert prepared("1.2.3.4:8443/x") == "http://1.2.3.4:8443/x"
+    # a block of a whole public suffix is refused too: it would block every site under it
+    with pytest.raises(GuardrailError, match="public suffix"):
+        SPEC.prepare({"url": "co.uk", "match_type": "domain", "action": "block"}, "merged")
