@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 
-<<<<<<< HEAD
 from ansible_collections.mailsec.mimecast.plugins.module_utils._client import MimecastError
 from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import (
     ClassicCollection,
@@ -27,11 +26,7 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import (
     Spec,
     WriteFailed,
 )
-from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError, normalise_domain
-=======
-from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import ClassicCollection, Engine, Spec
 from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError, ascii_domain
->>>>>>> h/guard
 
 GROUP = "profile-group"
 FIND = "/api/directory/find-groups"
