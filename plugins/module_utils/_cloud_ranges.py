@@ -92,7 +92,7 @@ CLOUD_MAIL_DOMAINS = (
 # in them and from link hosts under ct.sendgrid.net (CybSafe, ThreatCop, PhishingBox set-up guides).
 # A range bypass inside them would let other customers of the platform through, so only single
 # addresses (/32) are accepted there. Amazon SES, Mailchimp/Mandrill, Mailgun and SparkPost publish
-# no stable range list we could cite: they are not covered (docs/safety-guardrails.md says so).
+# no stable range list we could cite: they are not covered (docs/safety.md says so).
 SHARED_ESP_RANGES = {
     "a bulk-mail platform's shared space (SendGrid, inferred)": [
         "167.89.0.0/16",
