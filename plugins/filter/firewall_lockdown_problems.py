@@ -133,14 +133,14 @@ def firewall_lockdown_problems(data):
             continue
         sources = entry.get("sources", [])
         if not isinstance(sources, (list, tuple)):
-            problems.append("firewall_lockdown_management port %d: sources %r must be a list of CIDRs."
+            problems.append("firewall_lockdown_management port %s: sources %r must be a list of CIDRs."
                             % (port, sources))
             continue
         for source in sources:
             try:
                 parse(source)
             except ValueError:
-                problems.append("firewall_lockdown_management port %d: %r is not a CIDR (not CIDRs in the management "
+                problems.append("firewall_lockdown_management port %s: %r is not a CIDR (not CIDRs in the management "
                                 "sources); give e.g. 192.0.2.0/24 or ::/0." % (port, source))
         managed[port] = "in firewall_lockdown_management"
 

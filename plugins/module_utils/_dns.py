@@ -13,6 +13,7 @@ One resolver per task, configured from the module's options (``nameservers``, ``
 
 from __future__ import annotations
 
+import math
 import re
 import traceback
 
@@ -49,7 +50,8 @@ class Dns:
     def __init__(self, nameservers=None, port=53, timeout=5.0):
         if not 1 <= int(port) <= 65535:
             raise DnsError("dns_port %s is not a port; give 1 to 65535 (53 is the DNS port)" % port)
-        if not float(timeout) > 0:
+        timeout = float(timeout)
+        if math.isnan(timeout) or timeout <= 0:
             raise DnsError("dns_timeout %s is not a positive number of seconds; give for example 5" % timeout)
         if nameservers:
             self.resolver = dns.resolver.Resolver(configure=False)
