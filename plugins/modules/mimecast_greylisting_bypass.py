@@ -160,6 +160,25 @@ api_calls:
   returned: always
   type: dict
   sample: {read: 1, write: 1, auth: 1, total: 3}
+done:
+  description:
+    - On a failed write, every write the task made before it (C(action), the natural key, C(collection), C(id)),
+      including a C(restore) of a replaced entry.
+  returned: when a write failed
+  type: list
+  elements: dict
+  version_added: 0.2.0
+not_done:
+  description: On a failed write, every planned write not made, the failed one first.
+  returned: when a write failed
+  type: list
+  elements: dict
+  version_added: 0.2.0
+restored:
+  description: When a delete + create replacement failed at the create, whether the original was put back.
+  returned: when a replacement failed
+  type: dict
+  version_added: 0.2.0
 '''
 
 from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import Collection
