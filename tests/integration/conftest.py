@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from sandbox import Sandbox
+from sandbox.dns_server import DnsServer, mimecast_netblock_zone
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -23,6 +24,15 @@ CREDENTIALS = {"demo": ("mc-demo-client", "mc-demo-secret"), "acme": ("mc-acme-c
 def sandbox_server():
     server = Sandbox(page_size=3)
     server.base_url = server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def dns():
+    """A local DNS server with Mimecast's netblock zone; ``dns.address`` is (host, port)."""
+    server = DnsServer(mimecast_netblock_zone())
+    server.address = server.start()
     yield server
     server.stop()
 

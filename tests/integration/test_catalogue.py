@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sandbox.dns_server import DnsServer, mimecast_netblock_zone
 
 CATALOGUE = Path(__file__).resolve().parents[1] / "catalogue"
 EXPECTATIONS = ("refused", "accepted", "warned")
@@ -58,25 +57,16 @@ def test_catalogue_is_well_formed():
             re.compile(case["message"])
 
 
-@pytest.fixture
-def dns_server():
-    server = DnsServer(mimecast_netblock_zone())
-    host, port = server.start()
-    server.address = (host, port)
-    yield server
-    server.stop()
-
-
 def _exo_base(sandbox, tenant):
     cfg = sandbox.tenants[tenant]
     return {"tenant": cfg["entra_tenant_id"], "app_id": cfg["entra_client_id"],
             "client_secret": cfg["entra_client_secret"], "exo_url": sandbox.url, "authority": sandbox.url}
 
 
-def _task(case, sandbox, dns_server, tenant):
+def _task(case, sandbox, dns, tenant):
     base = {}
     if case.get("base") == "dns":
-        host, port = dns_server.address
+        host, port = dns.address
         base = {"nameservers": [host], "dns_port": port, "dns_timeout": 2}
     elif case.get("base") == "exo":
         base = _exo_base(sandbox, tenant)
@@ -113,16 +103,16 @@ def _warnings(records):
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_case(case, sandbox, play, dns_server):
+def test_case(case, sandbox, play, dns):
     tenant = case.get("tenant") or "demo"
     for name, rtype, values in case.get("dns_records") or []:
-        dns_server.set(name, rtype, values)
+        dns.set(name, rtype, values)
     for name, mode in case.get("dns_faults") or []:
-        dns_server.fail(name, mode)
+        dns.fail(name, mode)
     for collection, items in (case.get("seed") or {}).items():
         sandbox.seed(tenant, collection, items)
     sandbox.clear_requests()
-    result = play([_task(case, sandbox, dns_server, tenant)], tenant=tenant, check=bool(case.get("check_mode")))
+    result = play([_task(case, sandbox, dns, tenant)], tenant=tenant, check=bool(case.get("check_mode")))
 
     output = result.stdout + result.stderr + json.dumps(result.records, default=str)
     leaked = [s for s in _secrets(sandbox, tenant) if s in output]

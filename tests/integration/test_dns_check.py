@@ -6,18 +6,9 @@ from __future__ import annotations
 import pytest
 
 from conftest import module_task
-from sandbox.dns_server import DnsServer, mimecast_netblock_zone
 
 DNSCHECK = "mailsec.mimecast.mimecast_dns_check"
 MX = ["10 us-smtp-inbound-1.mimecast.com."]
-
-
-@pytest.fixture
-def dns():
-    server = DnsServer(mimecast_netblock_zone())
-    server.address = server.start()
-    yield server
-    server.stop()
 
 
 def check(play, dns, domains, **args):

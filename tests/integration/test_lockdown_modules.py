@@ -9,21 +9,11 @@ import re
 import pytest
 
 from conftest import CREDENTIALS, assert_declarative_cycle, module_task  # noqa: F401  pylint: disable=unused-import
-from sandbox.dns_server import DnsServer, mimecast_netblock_zone
 
 RANGE = "mailsec.mimecast.mimecast_ip_range"
 DNSCHECK = "mailsec.mimecast.mimecast_dns_check"
 EXO = "mailsec.mimecast.exo_inbound_connector"
 ROUTE = "mailsec.mimecast.mimecast_delivery_route"
-
-
-@pytest.fixture
-def dns():
-    server = DnsServer(mimecast_netblock_zone())
-    host, port = server.start()
-    server.address = (host, port)
-    yield server
-    server.stop()
 
 
 def ranges(play, dns, **args):
