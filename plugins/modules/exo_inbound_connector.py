@@ -68,8 +68,9 @@ options:
     required: true
   client_secret:
     description:
-      - A client secret of the app. Microsoft documents certificates for app-only Exchange access;
-        whether secrets are supported for this endpoint is UNCERTAIN (they are used in the field).
+      - A client secret of the app. Microsoft documents only certificates for app-only Exchange access
+        (U(https://learn.microsoft.com/powershell/exchange/app-only-auth-powershell-v2)); public REST clients
+        use client secrets with this endpoint, and the module accepts either. Prefer a certificate.
       - Give exactly one of O(client_secret) and O(certificate_path); an empty value (or an empty
         certificate file, as an AWX credential injects it) counts as not given.
       - If not set, the environment variable E(EXO_CLIENT_SECRET) is used.
@@ -151,7 +152,10 @@ options:
     description:
       - IPv4 addresses or ranges mail must come from. /21 to /23 ranges are split into /24s
         (at most 8 entries each); broader ranges are refused.
-      - Compared as a set.
+      - An address range C(a.b.c.d-e.f.g.h) is taken as the CIDRs that cover exactly its addresses.
+      - Compared as a set. Exchange may return an entry as a single address, a CIDR or an address range
+        C(a.b.c.d-e.f.g.h); each is compared by the addresses it covers. An entry of any other form is
+        reported in RV(before) as it is and replaced by this list.
     type: list
     elements: str
   restrict_domains_to_ip_addresses:
@@ -179,8 +183,9 @@ options:
     type: str
 notes:
   - The InvokeCommand endpoint is what the Exchange Online PowerShell module uses in REST mode; it is
-    not documented by Microsoft as a public API (research marks it UNCERTAIN). An answer of an unknown
-    shape fails the task.
+    not documented by Microsoft as a public API. The module relies on the request and answer shapes that
+    public clients of it use (for example CIPP-API's C(New-ExoRequest.ps1) and GreyCorbel's ExoHelper); an
+    answer of any other shape fails the task instead of being guessed at.
 '''
 
 EXAMPLES = r'''
@@ -261,26 +266,74 @@ EXCHANGE_PREFIX = 24
 BROADEST_PREFIX = 21
 
 
+def networks(value):
+    """One SenderIPAddresses entry -> the exact CIDRs it covers; ValueError if it is none of the forms.
+
+    Exchange IP lists take a single address, a CIDR or a range ``a.b.c.d-e.f.g.h`` (the
+    ``192.168.0.1-192.168.0.254`` form of the "Valid values" lists on Microsoft's Exchange cmdlet pages,
+    e.g. https://learn.microsoft.com/powershell/module/exchangepowershell/set-hostedconnectionfilterpolicy;
+    SenderIPAddresses itself: https://learn.microsoft.com/powershell/module/exchangepowershell/set-inboundconnector).
+    A range becomes the CIDRs that cover exactly its addresses (at most 62 for IPv4, so bounded).
+    """
+    text = str(value).strip()
+    if "-" in text:
+        first, last = text.split("-", 1)
+        start, end = ipaddress.ip_address(first.strip()), ipaddress.ip_address(last.strip())
+        if start.version != end.version or start > end:
+            raise ValueError("%r is not an address range" % text)
+        return list(ipaddress.summarize_address_range(start, end))
+    return [ipaddress.ip_network(text, strict=False)]
+
+
+def read_back_ranges(values):
+    """SenderIPAddresses as Exchange returns them -> sorted /24-or-narrower CIDRs, never raising.
+
+    Ranges become their exact CIDRs, CIDRs from /21 to /23 are split into /24s (as exchange_ranges does
+    for the desired side), so equal address sets compare equal; an entry of no known form (or broader
+    than /21) is kept as text: it then differs from the task and the list is rewritten, not crashed on."""
+    out = set()
+    for value in values or []:
+        try:
+            nets = networks(value)
+        except ValueError:
+            out.add(str(value).strip())
+            continue
+        for net in nets:
+            if BROADEST_PREFIX <= net.prefixlen < EXCHANGE_PREFIX and net.version == 4:
+                out.update(str(p) for p in net.subnets(new_prefix=EXCHANGE_PREFIX))
+            else:
+                out.add(str(net))
+    return sorted(out)
+
+
+def range_problem(net):
+    """Why one network cannot go into SenderIPAddresses, or None."""
+    if net.version != 4:
+        return "sender_ip_addresses: %s is IPv6; Exchange Online connectors accept IPv4 only" % net
+    if net.prefixlen < BROADEST_PREFIX:
+        return ("sender_ip_addresses: %s is broader than /%d, Mimecast's broadest range; Exchange "
+                "accepts /24 to /32 only, so it would become %d connector entries. List the /24s (or narrower "
+                "ranges) the sender really uses" % (net, BROADEST_PREFIX, 2 ** (EXCHANGE_PREFIX - net.prefixlen)))
+    return None
+
+
 def exchange_ranges(values):
     """Split to /24-or-narrower IPv4 CIDRs; refuse IPv6, ranges broader than /21, private or
-    reserved ranges and shared cloud ranges, all before any split. (cidrs, split)"""
+    reserved ranges and shared cloud ranges, all before any split. (cidrs, split)
+    An address range ``a.b.c.d-e.f.g.h`` is taken as the CIDRs it covers."""
     problems, nets = [], []
     for value in values:
         try:
-            net = ipaddress.ip_network(str(value).strip(), strict=False)
+            found = networks(value)
         except ValueError:
-            problems.append("sender_ip_addresses: %r is not an IP address or range" % value)
+            problems.append("sender_ip_addresses: %r is not an IP address, CIDR or range a.b.c.d-e.f.g.h" % value)
             continue
-        if net.version != 4:
-            problems.append("sender_ip_addresses: %s is IPv6; Exchange Online connectors accept IPv4 only" % net)
-            continue
-        if net.prefixlen < BROADEST_PREFIX:
-            problems.append(
-                "sender_ip_addresses: %s is broader than /%d, Mimecast's broadest range; Exchange "
-                "accepts /24 to /32 only, so it would become %d connector entries. List the /24s (or narrower "
-                "ranges) the sender really uses" % (net, BROADEST_PREFIX, 2 ** (EXCHANGE_PREFIX - net.prefixlen)))
-            continue
-        nets.append(net)
+        for net in found:
+            problem = range_problem(net)
+            if problem:
+                problems.append(problem)
+            else:
+                nets.append(net)
     if problems:
         raise GuardrailError(problems)
     # Private, reserved and Microsoft 365 / Google ranges are refused on the ranges as given.
@@ -337,7 +390,7 @@ def current_properties(connector):
         if param == "SenderDomains":
             value = sorted(normalise_domain(v) for v in value or [])
         elif param == "SenderIPAddresses":
-            value = sorted(str(ipaddress.ip_network(v, strict=False)) for v in value or [])
+            value = read_back_ranges(value)
         props[param] = value
     return props
 

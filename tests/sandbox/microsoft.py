@@ -294,9 +294,17 @@ def _sender_domain(value):
 
 
 def _sender_ip(value):
-    """IPv4 address or IPv4 CIDR /24../32 (research 1.3); CIDRs read back masked."""
+    """IPv4 address, IPv4 CIDR /24../32 or IPv4 range a.b.c.d-e.f.g.h; CIDRs read back masked, ranges
+    as given (normalised). Single addresses and CIDRs /24-/32: Microsoft's New-/Set-InboundConnector pages
+    (https://learn.microsoft.com/powershell/module/exchangepowershell/set-inboundconnector); the range
+    form is the one Exchange IP lists take (``192.168.0.1-192.168.0.254`` on the same site's
+    Set-HostedConnectionFilterPolicy page), which Exchange accepts here too (issue 9 item 4)."""
     try:
-        if "/" in value:
+        if "-" in value:
+            first, last = (ipaddress.ip_address(v.strip()) for v in value.split("-", 1))
+            if first.version == last.version == 4 and first <= last:
+                return "%s-%s" % (first, last)
+        elif "/" in value:
             net = ipaddress.ip_network(value.strip(), strict=False)
             if net.version == 4 and 24 <= net.prefixlen <= 32:
                 return str(net)

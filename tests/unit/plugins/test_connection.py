@@ -20,8 +20,10 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails impor
 from ansible_collections.mailsec.mimecast.plugins.modules.exo_inbound_connector import (
     MARKER,
     absent_refusal,
+    current_properties,
     desired_properties,
     exchange_ranges,
+    read_back_ranges,
     with_marker,
 )
 from http_mock import Call, ExpectedCalls
@@ -193,6 +195,44 @@ def test_exchange_ranges_split_a_22_and_refuse_private_and_microsoft():
     for bad, message in (("41.74.192.0/20", "broader than /21"), ("192.168.0.0/22", "private"),
                          ("100.64.0.0/24", "private"),
                          ("40.107.0.0/22", "Microsoft 365"), ("0.0.0.0/0", "broader")):
+        with pytest.raises(GuardrailError, match=message):
+            exchange_ranges([bad])
+
+
+# --------------------------------------------------------------------------- issue 9 item 4: ranges
+
+# Short fixture: SenderIPAddresses as Exchange may return it, a single address, a CIDR and an address
+# range in the "192.168.0.1-192.168.0.254" form of Microsoft's Exchange cmdlet pages
+# (https://learn.microsoft.com/powershell/module/exchangepowershell/set-inboundconnector and
+# .../set-hostedconnectionfilterpolicy). Addresses are Mimecast's published US/ZA ranges.
+READ_BACK = ["205.139.110.7", "207.211.31.0/25", "41.74.192.0-41.74.195.255", "216.205.24.0-216.205.24.255"]
+
+
+def test_read_back_range_is_compared_by_its_addresses():
+    assert read_back_ranges(READ_BACK) == sorted(
+        ["205.139.110.7/32", "207.211.31.0/25", "216.205.24.0/24"] + ["41.74.%d.0/24" % i for i in range(192, 196)])
+    # the same addresses declared as CIDRs: no change is planned
+    desired, dummy = exchange_ranges(["205.139.110.7", "207.211.31.0/25", "41.74.192.0/22", "216.205.24.0/24"])
+    p = params(sender_ip_addresses=["x"])
+    assert current_properties(connector(SenderIPAddresses=READ_BACK))["SenderIPAddresses"] == \
+        desired_properties(p, desired)["SenderIPAddresses"]
+
+
+def test_read_back_uneven_range_becomes_its_exact_cidrs():
+    assert read_back_ranges(["41.74.192.5-41.74.192.9"]) == ["41.74.192.5/32", "41.74.192.6/31", "41.74.192.8/31"]
+
+
+@pytest.mark.parametrize("value", ["41.74.192.9-41.74.192.5", "1.2.3.4-", "not-an-ip", "0.0.0.0-255.255.255.255",
+                                   "2001:db8::/32", "1.2.3.4-2001:db8::1", "", None, 17])
+def test_read_back_never_raises_and_keeps_unknown_entries_visible(value):
+    out = read_back_ranges(["205.139.110.0/24", value])
+    assert "205.139.110.0/24" in out and len(out) == 2  # bounded: a /0 range is not split into /24s
+
+
+def test_declared_range_is_split_checked_and_refused_like_a_cidr():
+    assert exchange_ranges(["41.74.192.0-41.74.193.255"])[0] == ["41.74.192.0/24", "41.74.193.0/24"]
+    for bad, message in (("10.0.0.0-10.0.0.255", "private"), ("1.0.0.0-1.255.255.255", "broader than /21"),
+                         ("41.74.192.9-41.74.192.5", "range a.b.c.d-e.f.g.h")):
         with pytest.raises(GuardrailError, match=message):
             exchange_ranges([bad])
 
