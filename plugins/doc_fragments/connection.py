@@ -23,6 +23,18 @@ options:
         C(au-api.mimecast.com), C(jer-api.mimecast.com), C(je-api.mimecast.com),
         C(uspcom-api.mimecast-pscom-us.com), and loopback test servers. The client secret or
         API keys are never sent to another host without that option.
+      - B(API 1.0 keys need the API 1.0 host of the account's region), not the default. Mimecast's
+        API 1.0 calls are signed for the regional host: V(https://eu-api.mimecast.com) (Europe except
+        Germany, account codes C(CUK)), V(https://de-api.mimecast.com) (Germany, C(CDE)),
+        V(https://us-api.mimecast.com) (United States, C(CUSA)), V(https://usb-api.mimecast.com)
+        (United States B grid, C(CUSB)), V(https://ca-api.mimecast.com) (Canada, C(CCA)),
+        V(https://za-api.mimecast.com) (South Africa, C(CSA)), V(https://au-api.mimecast.com)
+        (Australia, C(CAU)), V(https://je-api.mimecast.com) (Offshore/Jersey) or
+        V(https://uspcom-api.mimecast-pscom-us.com) (US public sector). The account code is shown
+        in the Mimecast console.
+      - The task fails before any call when only API 1.0 keys are given with an API 2.0 host
+        (C(*.services.mimecast.com)), or API 2.0 O(client_id) and O(client_secret) with an API 1.0
+        host, and names the hosts to use instead.
       - Plain C(http://) is refused except to a loopback address (the local sandbox tenant),
         always; so are URLs with user information (C(user@host)), a query or a fragment.
       - If not set, the environment variable E(MIMECAST_BASE_URL) is used.
@@ -51,6 +63,7 @@ options:
       - Legacy API 1.0 application ID, used with O(app_key), O(access_key) and O(secret_key)
         when O(client_id) is not set. API 1.0 reaches only classic C(/api/) paths, so modules
         that need API 2.0 endpoints fail with a clear message in this mode.
+      - With API 1.0 keys, set O(base_url) to the API 1.0 host of the account's region (see O(base_url)).
       - If not set, the environment variable E(MIMECAST_APP_ID) is used.
     type: str
   app_key:

@@ -15,6 +15,8 @@ into ``fail_json`` with the API call count.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.mailsec.mimecast.plugins.module_utils._client import (
@@ -29,6 +31,49 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import ON
 from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError
 
 DEFAULT_BASE_URL = "https://api.services.mimecast.com"
+# API 2.0 hosts (OAuth2 client credentials; the token endpoint is on the same host): Mimecast's
+# "Enhancing API Gateway Resilience" https://mimecastsupport.zendesk.com/hc/en-us/articles/41019270938643
+API2_HOSTS = ("api.services.mimecast.com", "uk-api.services.mimecast.com", "us-api.services.mimecast.com")
+# API 1.0 (HMAC-signed classic calls) goes to the regional host of the account, not to the API 2.0 hosts:
+# https://docs.swimlane.com/authentication-guides/mimecast (regional hosts) and the region / account-code
+# table of Mimecast's "Identifying Mimecast Regions" https://mimecastsupport.zendesk.com/hc/en-us/articles/34000632786067;
+# public clients do the same (Cortex XSOAR's MimecastV2 integration, demisto/content
+# Packs/Mimecast/Integrations/MimecastV2/MimecastV2.py, signs calls to the configured regional base URL).
+API1_REGIONAL_HOSTS = (
+    ("https://eu-api.mimecast.com", "Europe except Germany, account codes CUK..."),
+    ("https://de-api.mimecast.com", "Germany, CDE..."),
+    ("https://us-api.mimecast.com", "United States, CUSA..."),
+    ("https://usb-api.mimecast.com", "United States B grid, CUSB..."),
+    ("https://ca-api.mimecast.com", "Canada, CCA..."),
+    ("https://za-api.mimecast.com", "South Africa, CSA..."),
+    ("https://au-api.mimecast.com", "Australia, CAU..."),
+    ("https://je-api.mimecast.com", "Offshore/Jersey; also spelt jer-api"),
+    ("https://uspcom-api.mimecast-pscom-us.com", "US public sector"),
+)
+API1_HOSTS = tuple(urlsplit(url).hostname for url, dummy in API1_REGIONAL_HOSTS) + (
+    "jer-api.mimecast.com", "api.mimecast.com")
+
+
+def api_version_problem(p):
+    """Why the credentials and base_url belong to different API generations, or None.
+
+    API 1.0 keys sign classic calls for the account's regional API 1.0 host; API 2.0 client credentials
+    get their token from an API 2.0 host. A loopback or custom host is not judged."""
+    host = (urlsplit(str(p.get("base_url") or "")).hostname or "").rstrip(".").lower()
+    oauth2 = bool(p.get("client_id") and p.get("client_secret"))
+    legacy = all(p.get(k) for k in ("app_id", "app_key", "access_key", "secret_key"))
+    if legacy and not oauth2 and host in API2_HOSTS:
+        return ("base_url %s is an API 2.0 host, but only legacy API 1.0 keys (app_id, app_key, access_key, "
+                "secret_key) were given, and API 1.0 calls go to the API 1.0 host of the account's region. Set "
+                "base_url to that host: %s (the account code in the Mimecast console shows the region); or give "
+                "the API 2.0 client_id and client_secret instead"
+                % (host, "; ".join("%s (%s)" % pair for pair in API1_REGIONAL_HOSTS)))
+    if oauth2 and host in API1_HOSTS:
+        return ("base_url %s is an API 1.0 host, but API 2.0 client_id and client_secret were given, and API 2.0 "
+                "tokens come from an API 2.0 host. Set base_url to %s (global), or to https://uk-api.services."
+                "mimecast.com or https://us-api.services.mimecast.com (pinned to a region); or give the four API "
+                "1.0 keys instead" % (host, DEFAULT_BASE_URL))
+    return None
 
 
 def connection_argument_spec():
@@ -84,6 +129,10 @@ class MimecastModule:
                       custom_option=MimecastClient.custom_url_option, example=DEFAULT_BASE_URL)
         except MimecastError as exc:
             problems.insert(0, str(exc).rstrip("."))
+        else:
+            mismatch = api_version_problem(p)
+            if mismatch:
+                problems.insert(0, mismatch)
         if problems:
             self.module.fail_json(msg="; ".join(problems) + ".", api_calls=self.api_calls())
 

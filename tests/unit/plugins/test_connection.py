@@ -17,6 +17,7 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._client import (
 )
 from ansible_collections.mailsec.mimecast.plugins.module_utils._exo import ExoClient
 from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError
+from ansible_collections.mailsec.mimecast.plugins.module_utils._module import MimecastModule, api_version_problem
 from ansible_collections.mailsec.mimecast.plugins.modules.exo_inbound_connector import (
     MARKER,
     absent_refusal,
@@ -278,3 +279,62 @@ def test_marker_added_once():
     assert with_marker(None) == MARKER
     assert with_marker("Lockdown") == "Lockdown " + MARKER
     assert with_marker(with_marker("Lockdown")) == "Lockdown " + MARKER
+
+
+# --------------------------------------------------------------------------- issue 9 item 5: API 1.0 hosts
+
+LEGACY = dict(app_id="app", app_key="app-key-value", access_key="access-key-value", secret_key="c2VjcmV0")
+OAUTH2 = dict(client_id="client", client_secret="client-secret-value")
+
+
+def connection(base_url, **credentials):
+    p = dict(base_url=base_url, allow_custom_base_url=False, client_id=None, client_secret=None, app_id=None,
+             app_key=None, access_key=None, secret_key=None, timeout=30.0, validate_certs=True,
+             rate_limit_max_wait=60.0, max_retries=3)
+    p.update(credentials)
+    return p
+
+
+class Failed(Exception):
+    pass
+
+
+class FakeAnsibleModule:
+    def fail_json(self, **kwargs):
+        raise Failed(kwargs)
+
+
+def checked(p):
+    """MimecastModule.check_connection on ``p``, without AnsibleModule or any HTTP client."""
+    wrapper = MimecastModule.__new__(MimecastModule)
+    wrapper.module, wrapper.params, wrapper._client = FakeAnsibleModule(), p, None
+    wrapper.check_connection()
+
+
+@pytest.mark.parametrize("host", ["api.services.mimecast.com", "uk-api.services.mimecast.com",
+                                  "US-API.services.mimecast.com."])
+def test_legacy_keys_with_an_api2_host_refused_naming_the_regional_hosts(host):
+    with pytest.raises(Failed) as err:
+        checked(connection("https://%s" % host, **LEGACY))
+    msg = err.value.args[0]["msg"]
+    assert "API 2.0 host" in msg and "https://eu-api.mimecast.com" in msg and "https://us-api.mimecast.com" in msg
+    assert "CUSA" in msg and "client_id and client_secret" in msg
+    assert err.value.args[0]["api_calls"]["total"] == 0
+    assert not any(v in msg for v in LEGACY.values() if v not in ("app",))
+
+
+@pytest.mark.parametrize("host", ["eu-api.mimecast.com", "jer-api.mimecast.com", "uspcom-api.mimecast-pscom-us.com"])
+def test_api2_credentials_with_an_api1_host_refused(host):
+    with pytest.raises(Failed) as err:
+        checked(connection("https://%s" % host, **OAUTH2))
+    msg = err.value.args[0]["msg"]
+    assert "API 1.0 host" in msg and "https://api.services.mimecast.com" in msg and "client-secret-value" not in msg
+
+
+@pytest.mark.parametrize("base_url, credentials", [
+    ("https://eu-api.mimecast.com", LEGACY), ("https://api.mimecast.com", LEGACY),
+    ("https://api.services.mimecast.com", OAUTH2), ("https://us-api.services.mimecast.com", dict(OAUTH2, **LEGACY)),
+    ("http://127.0.0.1:8080", LEGACY), ("http://127.0.0.1:8080", OAUTH2)])
+def test_matching_api_generation_or_loopback_accepted(base_url, credentials):
+    assert api_version_problem(connection(base_url, **credentials)) is None
+    checked(connection(base_url, **credentials))
