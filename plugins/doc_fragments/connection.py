@@ -24,7 +24,7 @@ options:
         C(uspcom-api.mimecast-pscom-us.com), and loopback test servers. The client secret or
         API keys are never sent to another host without that option.
       - B(API 1.0 keys need the API 1.0 host of the account's region), not the default. Mimecast's
-        API 1.0 calls are signed for the regional host: V(https://eu-api.mimecast.com) (Europe except
+        API 1.0 calls are signed for the regional host, V(https://eu-api.mimecast.com) (Europe except
         Germany, account codes C(CUK)), V(https://de-api.mimecast.com) (Germany, C(CDE)),
         V(https://us-api.mimecast.com) (United States, C(CUSA)), V(https://usb-api.mimecast.com)
         (United States B grid, C(CUSB)), V(https://ca-api.mimecast.com) (Canada, C(CCA)),

@@ -47,10 +47,12 @@ TOKEN_PATH = "/oauth/token"
 # Refresh a token this many seconds before Mimecast says it expires.
 TOKEN_EARLY_REFRESH = 60
 REST_PAGE_SIZE = 100
-# Keys under which Mimecast's REST lists have been seen to return their items
-# (research/mimecast-api.md 2.2: UNCERTAIN, so both are accepted and anything else fails).
+# Keys under which Mimecast's REST lists return their items. Mimecast documents neither; the Mimecast
+# Terraform provider (github.com/Scriptception/terraform-provider-mimecast, internal/client/resources.go)
+# reads ``policies`` for some types and ``definitions`` for others, so both are accepted and anything else fails.
 REST_LIST_KEYS = ("definitions", "policies")
-# Where REST lists have been seen to carry the next-page cursor (research 2.2: UNCERTAIN).
+# Where REST lists carry the next-page cursor: not documented by Mimecast; these are the places the
+# Terraform provider above accepts (internal/client/client.go).
 REST_NEXT_KEYS = (
     ("nextPageToken",),
     ("nextPage",),

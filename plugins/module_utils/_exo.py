@@ -10,7 +10,9 @@
 App-only Entra token (client credentials: a client secret, or a certificate whose key signs
 the client assertion), one token per task, refreshed once on 401. The endpoint is the one
 the Exchange Online PowerShell module's REST mode uses; Microsoft does not document it as a
-public API (research/lockdown.md 1.6), so unknown answers fail loudly.
+public API (its request and answer shapes come from public clients: KelvinTegelaar/CIPP-API
+Modules/CIPPCore/Public/GraphHelper/New-ExoRequest.ps1 and GreyCorbel/ExoHelper
+Commands/Public/Invoke-ExoCommand.ps1), so unknown answers fail loudly.
 """
 
 from __future__ import annotations

@@ -172,7 +172,8 @@ def shared_hosting_domain(host):
 class ManagedUrlCollection(ClassicCollection):
     """Managed URLs, with Mimecast's duplicate-create error turned into a match."""
 
-    # Mimecast refuses a second entry for one URL (err_managed_url_exists_code, research 6.1):
+    # Mimecast refuses a second entry for one URL (err_managed_url_exists_code, rapid7/insightconnect-plugins
+    # plugins/mimecast/komand_mimecast/util/constants.py):
     # a change is delete + create of that one entry, restored if the create fails.
     key_unique = True
 

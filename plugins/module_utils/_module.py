@@ -35,8 +35,8 @@ DEFAULT_BASE_URL = "https://api.services.mimecast.com"
 # "Enhancing API Gateway Resilience" https://mimecastsupport.zendesk.com/hc/en-us/articles/41019270938643
 API2_HOSTS = ("api.services.mimecast.com", "uk-api.services.mimecast.com", "us-api.services.mimecast.com")
 # API 1.0 (HMAC-signed classic calls) goes to the regional host of the account, not to the API 2.0 hosts:
-# https://docs.swimlane.com/authentication-guides/mimecast (regional hosts) and the region / account-code
-# table of Mimecast's "Identifying Mimecast Regions" https://mimecastsupport.zendesk.com/hc/en-us/articles/34000632786067;
+# https://docs.swimlane.com/authentication-guides/mimecast (regional hosts) and the region / account-code table
+# of Mimecast's "Identifying Mimecast Regions", https://mimecastsupport.zendesk.com/hc/en-us/articles/34000632786067;
 # public clients do the same (Cortex XSOAR's MimecastV2 integration, demisto/content
 # Packs/Mimecast/Integrations/MimecastV2/MimecastV2.py, signs calls to the configured regional base URL).
 API1_REGIONAL_HOSTS = (

@@ -10,7 +10,9 @@
 Mimecast publishes its ranges as SPF records (``<region>._netblocks.mimecast.com``) and says
 they change without notice, so they are resolved live; the snapshot below is the fallback
 (offline runs, DNS failures, suspicious shrinkage). Snapshot: the resolution of
-``_netblocks.mimecast.com`` published 2025-04-23 (research/lockdown.md 4.3). The contents of
+``_netblocks.mimecast.com`` published 2025-04-23 (a recorded SPF resolution in the README.md of the
+public project apiverve/spfvalidator.Python-API; region names from Mimecast's SPF article
+https://mimecastsupport.zendesk.com/hc/en-us/articles/34000792642963). The contents of
 ``usb`` and ``uspcom`` were not found in any source: their snapshot is empty, so for those
 regions a DNS failure fails the task instead of guessing.
 """

@@ -5,7 +5,8 @@
 
 # PRIVATE to mailsec.mimecast: may change in any release.
 
-"""Profile groups and their members (classic ``/api/directory/*``; research 9.2).
+"""Profile groups and their members (classic ``/api/directory/*``: Mimecast's endpoint reference,
+https://integrations.mimecast.com/documentation/endpoint-reference/directory/find-groups/ and siblings).
 
 Groups are matched on their description (the owner tag appended); members are exact
 addresses or domains (Mimecast groups have no wildcards, a domain does not cover its

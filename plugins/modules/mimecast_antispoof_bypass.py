@@ -126,8 +126,9 @@ options:
     type: bool
     default: false
 notes:
-  - The request fields of the REST anti-spoofing endpoints are not in a published OpenAPI
-    document (research marks them UNCERTAIN). A field Mimecast rejects fails the task with
+  - Mimecast does not publish the request fields of the REST anti-spoofing endpoints in an
+    OpenAPI document; the module uses the field names public clients send (the Mimecast
+    Terraform provider). A field Mimecast rejects fails the task with
     Mimecast's error code and nothing is written; a list answer of an unknown shape fails
     the task instead of being read as empty.
   - API 2.0 credentials are required; legacy API 1.0 keys cannot reach these endpoints.

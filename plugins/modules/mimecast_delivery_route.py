@@ -16,8 +16,9 @@ description:
     a primary route definition, an optional alternate (fail-over) definition the primary points
     at, and one delivery routing policy per domain, from everyone to that domain.
   - For Google Workspace the primary host is C(ASPMX.L.GOOGLE.COM) and the alternate
-    C(ALT1.ASPMX.L.GOOGLE.COM) (Google's MX list; research marks the Mimecast documentation of
-    these values UNCERTAIN).
+    C(ALT1.ASPMX.L.GOOGLE.COM) (Google's published MX list; Mimecast's delivery routing
+    documentation does not name Google's hosts, so the module takes the hosts you give and
+    does not check them against Google's list).
   - Objects are named from O(description) with the owner tag - the primary C(<description>),
     the alternate C(<description> - alternate) and the policies C(<description> - <domain>).
     Policies of this route for domains no longer listed are deleted.

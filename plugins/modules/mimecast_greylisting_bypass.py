@@ -107,9 +107,10 @@ options:
 notes:
   - Greylisting policies carry their validity as C(fromDate)/C(toDate), not the
     C(fromDateTime)/C(toDateTime) of other policies; the module handles the difference.
-  - The research marks the greylisting request schema UNCERTAIN (whether it has a C(to)
-    target). A field Mimecast rejects fails the task with Mimecast's error code and nothing
-    is written.
+  - Mimecast does not document the greylisting request schema, and public clients disagree
+    on whether it has a C(to) target. The module always sends one (everyone by default), as
+    the Mimecast Terraform provider does. A field Mimecast rejects fails the task with
+    Mimecast's error code and nothing is written.
   - API 2.0 credentials are required.
 '''
 

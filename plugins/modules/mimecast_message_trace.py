@@ -82,9 +82,9 @@ options:
     default: 15
 notes:
   - Mimecast's tracking has no flag for "links rewritten"; the module looks for Mimecast's
-    rewrite hosts (C(*.mimecastprotect.com), C(protect-*.mimecast.com)) in the body. The
-    research marks this approach UNCERTAIN; with O(decode_links=true) the rewritten links are
-    also decoded by Mimecast itself.
+    rewrite hosts (C(*.mimecastprotect.com), C(protect-*.mimecast.com)) in the body. Mimecast
+    does not document these hosts as a complete list, so a rewrite to another host would be
+    missed; with O(decode_links=true) the rewritten links are also decoded by Mimecast itself.
   - The full list of tracking status values is not documented; the module reports the
     status as Mimecast gives it.
 '''

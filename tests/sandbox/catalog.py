@@ -2,7 +2,8 @@
 
 Everything Mimecast-specific that is *data* lives here as small tables, so a new object
 type is one table entry (plus a validator or handler if it needs a new kind of field).
-Sources: /work/shared/research/mimecast-api.md (section numbers in comments).
+Sources: the public documents and projects listed in tests/sandbox/README.md "Sources"; comments
+name them by their tag there ([MC-ep], [TFP], [XSOAR], ...).
 """
 
 import base64
@@ -60,16 +61,16 @@ def tenant_config(name, cfg):
 DEFAULT_SETTINGS = {
     "greylisting": False,                             # account-wide greylisting on/off
     "permitted_sender_groups": ["Permitted Senders"],  # groups a console-made Permitted
-}                                                     # Senders policy would reference (research 3)
+}                                                     # Senders policy would reference (no public API)
 
 
 def new_id(prefix="eNo1", nbytes=90):
-    """Opaque, long, never derived from content (like real policy/group ids, research 9.2/12)."""
+    """Opaque, long, never derived from content (like real policy/group ids: [Notes], [TFP] CHANGELOG)."""
     return prefix + base64.urlsafe_b64encode(os.urandom(nbytes)).decode().rstrip("=")
 
 
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S+0000"
-ETERNAL_FROM = "1900-01-01T00:00:00+0000"   # research 5.1: what eternal dates read back as
+ETERNAL_FROM = "1900-01-01T00:00:00+0000"   # [MC-ep] get-policy: what eternal dates read back as
 ETERNAL_TO = "2100-01-01T23:59:59+0000"
 
 
@@ -217,7 +218,7 @@ def v_attribute(value, field):
     return dict(value)
 
 
-# Gateway policy target (research 4.1 enum, 4.2 REST names: `domain`, not `emailDomain`).
+# Gateway policy target ([MC-ep] create-policy enum, [TFP] REST names: `domain`, not `emailDomain`).
 TARGET_VALUE = {  # type -> (value field it needs, validator) ; None = no value
     "everyone": None, "internal_addresses": None, "external_addresses": None,
     "free_mail_domains": None,
@@ -302,7 +303,7 @@ class Collection:
 
 
 def _policy_dates(from_key, to_key):
-    """Setting a date forces the matching *Eternal to false (research 4.1)."""
+    """Setting a date forces the matching *Eternal to false ([MC-ep] create-policy)."""
     def finish(stored, body):
         for side, key in (("from", from_key), ("to", to_key)):
             eternal = side + "Eternal"
@@ -323,7 +324,7 @@ def _policy_dates(from_key, to_key):
 
 def _render_target(target):
     out = dict(target)
-    if out["type"] == "profile_group":          # v2 read-back quirk (research 12)
+    if out["type"] == "profile_group":          # v2 read-back quirk ([TFP] ResolvedGroupID)
         out["group"] = {"id": out.pop("groupId")}
     return out
 
@@ -341,7 +342,7 @@ def _policy_render(from_key, to_key, extras, flags=POLICY_FLAGS):
         for side in ("from", "to"):
             target = stored[side]
             out[side] = _render_target(target)
-            out[side + "Type"] = target["type"]          # flattened duplicates (research 4.1)
+            out[side + "Type"] = target["type"]          # flattened duplicates ([XSOAR] test_data)
             if target["type"] in FLAT_VALUE:
                 out[side + "Value"] = target[FLAT_VALUE[target["type"]]]
         for key in flags + ("fromEternal", "toEternal"):
@@ -381,7 +382,7 @@ def gateway_policy(name, path, list_key, options, extras=(), required=(),
                       _policy_render(dates[0], dates[1], extras, flags), refs=refs)
 
 
-# ---- delivery routes (research 8): definitions (where to) + policies (which mail)
+# ---- delivery routes ([TFP], [MC-DR-KB]): definitions (where to) + policies (which mail)
 
 def v_host(value, field):
     """A delivery host: a DNS host name or an IPv4 address (as the console accepts)."""
@@ -441,23 +442,23 @@ def delivery_route_definitions(name, path):
 
 CG = "/policy-management/cloud-gateway/v1"
 COLLECTIONS = [
-    # research 7: options UNCERTAIN ([Veltrix]); sourceIPs/hostnames per [TFP]/[Veltrix]
+    # options: only [Veltrix] lists them; sourceIPs/hostnames per [TFP]/[Veltrix]
     gateway_policy("anti-spoofing", CG + "/anti-spoofing/policies", "definitions",
                    ("no_action", "apply", "apply_non_mimecast"), extras=("sourceIPs", "hostnames")),
-    # research 4.2: body UNCERTAIN; classic conditions also carry sourceIPs, so accepted here
+    # body: [TFP] only (not documented by Mimecast); classic conditions also carry sourceIPs, so accepted here
     gateway_policy("anti-spoofing-bypass", CG + "/anti-spoofing-bypass/policies", "definitions",
                    ("enable_bypass", "disable_bypass"),
                    extras=("spfDomains", "hostnames", "sourceIPs"), required=("spfDomains",)),
-    # research 7: fromDate/toDate quirk; `to` UNCERTAIN ([Veltrix] none, [TFP] yes): accepted
+    # [TFP] resources.go: fromDate/toDate quirk; `to` disputed ([Veltrix] none, [TFP] yes): accepted
     gateway_policy("greylisting", CG + "/greylisting/policies", "policies",
                    ("apply", "no_action"), extras=("sourceIPs",), dates=("fromDate", "toDate")),
-    # research 5.2: API 2.0 REST, options no_action | block_sender ([TFP] reads `definitions`)
+    # [TFP]: API 2.0 REST, options no_action | block_sender ([TFP] reads `definitions`)
     gateway_policy("blocked-senders", CG + "/blocked-senders/policies", "definitions",
                    ("no_action", "block_sender"), extras=("sourceIPs",)),
-    # research 8: API 2.0 only; body per [TFP]/[Veltrix]; the verify action is not emulated
+    # [TFP], [Zach]: API 2.0 only; body per [TFP]/[Veltrix]; the verify action is not emulated
     delivery_route_definitions("delivery-route-definitions",
                                CG + "/delivery-route/definitions"),
-    # research 8: no `option`; `enforced` is not in the documented body (unknown field here)
+    # [TFP] example: no `option`; `enforced` is not in the documented body (unknown field here)
     gateway_policy("delivery-route-policies", CG + "/delivery-route/policies", "policies", None,
                    extras=("definitionId",), required=("definitionId",),
                    flags=("enabled", "override", "bidirectional"),
@@ -502,7 +503,7 @@ def get_account(ctx, data, meta):
 def get_internal_domain(ctx, data, meta):
     domains = ctx.state["internal_domains"]
     wanted = [d for d in data if isinstance(d, dict) and d.get("domain")]
-    if not wanted:                       # {"data": []} = all, paged (research 9.1)
+    if not wanted:                       # {"data": []} = all, paged ([MC-ep] get-internal-domain)
         items, pagination = page(domains, meta, ctx.page_size, ctx.tokens)
         return [dict(d) for d in items], [], pagination
     found, fail = [], []
@@ -528,7 +529,7 @@ def fail_item(item, exc):
 
 
 def each(data, one):
-    """Several items in `data` behave like separate calls (research 2.1): run `one(item)`
+    """Several items in `data` behave like separate calls ([MC-concepts]): run `one(item)`
     per item; its result goes to `data`, an Invalid to `fail`. ClassicError aborts the call."""
     out, fail = [], []
     for item in data:
@@ -563,7 +564,7 @@ def domain_of(address):
     return address.rsplit("@", 1)[-1].lower()
 
 
-# ---- profile groups (research 9.2); ids ~250 opaque chars, tamper-evident like real ones
+# ---- profile groups ([MC-ep] find-groups, [XSOAR]); ids ~250 opaque chars, tamper-evident like real ones
 
 GROUP_PREFIX = "eNoVz"
 BUILTIN_GROUPS = ("Permitted Senders", "Blocked Senders")
@@ -581,7 +582,7 @@ def new_group(description, parent_id, builtin=False):
 
 
 def check_group_ids(data, keys=("id",)):
-    """research 2.4 [Notes]: a group id that is not well formed (e.g. truncated) -> HTTP 400
+    """[Notes]: a group id that is not well formed (e.g. truncated) -> HTTP 400
     with an EMPTY body, for the whole call (checked before any item is processed)."""
     for item in data:
         for key in keys:
@@ -647,7 +648,7 @@ def create_group(ctx, data, meta):
 
     def one(item):
         description = required(item, "description", v_text(200))
-        group = new_group(description, parent_of(ctx, item))    # duplicates allowed (UNCERTAIN)
+        group = new_group(description, parent_of(ctx, item))    # duplicates allowed (not documented)
         ctx.state["groups"][group["id"]] = group
         return render_group(ctx.state, group)
     return each(data, one) + (None,)
@@ -679,7 +680,7 @@ def delete_group(ctx, data, meta):
     def one(item):
         group = find_group(ctx, required(item, "id"), writable=True)
         doomed, grew = {group["id"]}, True
-        while grew:                                         # subgroups go too (UNCERTAIN)
+        while grew:                                         # subgroups go too (not documented)
             more = {g["id"] for g in ctx.state["groups"].values() if g["parentId"] in doomed}
             grew = not more <= doomed
             doomed |= more
@@ -771,7 +772,8 @@ def in_group(group, address):
                else m["domain"] == domain_of(address) for m in group["members"])
 
 
-# ---- managed URLs (research 6.1): stored decomposed; ids are fresh opaque tokens per read
+# ---- managed URLs ([MC-ep] create-managed-url, [TFP] CHANGELOG): stored decomposed; ids are fresh opaque
+# tokens per read
 
 URL_FIELDS = ("scheme", "domain", "port", "path", "queryString")
 
@@ -784,7 +786,7 @@ def decompose_url(url, field="url"):
     if "#" in url:
         raise Invalid(bad.code, "The URL must not contain #", field)
     url = url.strip()
-    parts = urlsplit(url if "://" in url else "http://" + url)   # bare host: http (UNCERTAIN)
+    parts = urlsplit(url if "://" in url else "http://" + url)   # bare host: http (not documented)
     try:
         port = parts.port
     except ValueError:
@@ -880,7 +882,7 @@ def decode_url(ctx, data, meta):
     return each(data, one) + (None,)
 
 
-# ---- message tracking (research 10)
+# ---- message tracking ([MC-ep] message-finder search, [XSOAR] test_data)
 
 TRACKING_DAYS = 30
 SEARCH_FIELDS = ("id", "status", "info", "fromEnv", "fromHdr", "to", "subject", "received",

@@ -292,7 +292,8 @@ class DnsServer:
 
 # --------------------------------------------------------------------------- Mimecast data
 
-# research/lockdown.md 4.3 (snapshot of 2025-04-23): the SPF netblock tree.
+# The SPF netblock tree as recorded in the README.md of the public project apiverve/spfvalidator.Python-API
+# (commit of 2025-04-23); region names per https://mimecastsupport.zendesk.com/hc/en-us/articles/34000792642963.
 NETBLOCKS = {
     "us": ["207.211.31.0/25", "205.139.110.0/24", "216.205.24.0/24", "170.10.129.0/24",
            "63.128.21.0/24", "170.10.133.0/24", "185.58.84.93/32", "207.211.41.113/32",

@@ -2,7 +2,8 @@
 
 Served by the same Sandbox HTTP server as the Mimecast API, under paths Mimecast does not
 use: `POST /{tenant}/oauth2/v2.0/token` (Entra) and `POST /adminapi/beta/{tenant}/InvokeCommand`
-(Exchange Online REST mode). Sources: /work/shared/research/lockdown.md 1.3, 1.6, 1.7; error
+(Exchange Online REST mode). Sources (tags as in tests/sandbox/README.md "Sources"): [MS-connector]
+for the connector parameters, [EXO-REST] for the endpoint, [MS-apponly] for app-only access; error
 shapes from live captures quoted in public code (see README "Microsoft").
 """
 
@@ -33,7 +34,7 @@ from .catalog import DOMAIN_RE, EMAIL_RE, copy_json
 EXO_SCOPE = "https://outlook.office365.com/.default"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 MANAGE_AS_APP = "Exchange.ManageAsApp"
-EXO_APP_ID = "00000002-0000-0ff1-ce00-000000000000"   # Office 365 Exchange Online (research 1.7)
+EXO_APP_ID = "00000002-0000-0ff1-ce00-000000000000"   # Office 365 Exchange Online ([MS-apponly])
 TOKEN_RE = re.compile(r"^/([^/]+)/oauth2/v2\.0/token$")
 ENTRA_RE = re.compile(r"^/[^/]+/oauth2/")
 EXO_RE = re.compile(r"^/adminapi/beta/([^/]+)/InvokeCommand$")
@@ -262,7 +263,7 @@ CONNECTOR_PARAMS = {
 LISTS = ("AssociatedAcceptedDomains", "EFSkipIPs", "EFUsers", "ScanAndDropRecipients",
          "SenderDomains", "SenderIPAddresses", "TrustedOrganizations")
 CONNECTOR_DEFAULTS = {
-    # RequireTls: the New-InboundConnector page says $true is the default (research 1.3).
+    # RequireTls: the New-InboundConnector page says $true is the default ([MS-connector]).
     "ConnectorType": "Partner", "ConnectorSource": "Default", "Comment": None, "Enabled": True,
     "RequireTls": True, "RestrictDomainsToIPAddresses": False,
     "RestrictDomainsToCertificate": False, "CloudServicesMailEnabled": False,
@@ -280,8 +281,9 @@ WILDCARD_DOMAIN = re.compile(r"^(\*|(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*)$", re.I)
 
 
 def _sender_domain(value):
-    """SenderDomains entry -> its read-back form "smtp:<domain>;<cost>" (research: Exchange
-    stores an address space; "*" equals "SMTP:*;1")."""
+    """SenderDomains entry -> its read-back form "smtp:<domain>;<cost>" (Exchange stores an
+    address space ``SMTP:<domain>;<cost>``, the form of Microsoft's New-SendConnector -AddressSpaces examples,
+    https://learn.microsoft.com/powershell/module/exchangepowershell/new-sendconnector)."""
     text, cost = value.strip(), "1"
     match = re.match(r"^smtp:(.+?)(?:;(\d+))?$", text, re.I)
     if match:

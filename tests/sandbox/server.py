@@ -49,7 +49,7 @@ BAD_SIGNATURE = (401, "err_xdk_invalid_signature", "0004 Invalid Signature")
 BAD_DEVELOPER_KEY = (401, "err_developer_key", "Developer key is invalid")
 APP_FORBIDDEN = (403, "app_forbidden", "Resource or method requested does not exist in any "
                  "product assigned to the application")
-# Codes for injected faults without an explicit body (invented: research has none).
+# Codes for injected faults without an explicit body (invented: no public source shows them).
 FAULT_CODES = {429: "err_rate_limit_exceeded", 500: "err_internal_server_error",
                502: "err_bad_gateway", 503: "err_service_unavailable",
                504: "err_gateway_timeout"}
@@ -542,7 +542,7 @@ class Sandbox:
             if not entry:
                 return None, UNAUTHORIZED
             return entry[0], (UNAUTHORIZED if time.time() >= entry[1] else None)
-        if scheme == "MC":                        # API 1.0 HMAC (research 1.2)
+        if scheme == "MC":                        # API 1.0 HMAC ([MC-auth], README Sources)
             access_key, dummy, signature = cred.partition(":")
             tenant = self._tenant_by("access_key", access_key)
             if not path.startswith("/api/"):

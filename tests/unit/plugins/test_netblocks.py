@@ -16,7 +16,7 @@ def test_za_collapses_and_exchange_form_is_24s_only():
     v4, v6 = collapse(SNAPSHOT["za"])
     assert v4 == ["41.74.192.0/21", "41.74.200.0/23", "41.74.204.0/23", "41.74.206.0/24"] and v6 == []
     exchange = exchange_form(v4)
-    # research/lockdown.md 4.6: ZA yields the /24s 192-199, 200-201 and 204-206
+    # Exchange takes /24../32 only (Microsoft's New-InboundConnector page): ZA yields the /24s 192-199, 200-201, 204-206
     assert exchange == ["41.74.%d.0/24" % i for i in list(range(192, 202)) + [204, 205, 206]]
     assert all(int(c.split("/")[1]) >= 24 for c in exchange)
 
