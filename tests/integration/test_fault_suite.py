@@ -106,11 +106,12 @@ def test_401_on_a_write_refreshes_once_and_writes_once(sandbox, play):
 
 
 def test_connection_refused_is_a_clean_error(sandbox, play):
+    # The port stays bound (so no other process can take it and answer) but never listens: a
+    # connect is refused. Closing the socket first would free the port for anyone (a start-up race).
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    # The socket is closed: nothing listens on that port any more.
-    result = play([module_task(POLICY, config=[SIM], base_url="http://127.0.0.1:%d" % port, max_retries=1)])
+        result = play([module_task(POLICY, config=[SIM], base_url="http://127.0.0.1:%d" % port, max_retries=1)])
     out = result.task("t")
     assert result.rc != 0 and out["changed"] is False
     assert "ConnectError" in out["msg"] and "module_stderr" not in out and "Traceback" not in out["msg"]

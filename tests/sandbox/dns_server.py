@@ -157,8 +157,10 @@ class DnsServer:
         tcp.settimeout(0.2)
         self._udp, self._tcp, self.port = udp, tcp, udp.getsockname()[1]
         self._stopping.clear()
-        self._threads = [threading.Thread(target=loop, daemon=True, name="sandbox-dns-" + kind)
-                         for kind, loop in (("udp", self._serve_udp), ("tcp", self._serve_tcp))]
+        # Each loop gets its socket (not self._udp/_tcp): stop() clears those, and a loop still
+        # running after its join timed out (heavy load) must end on the closed socket, not on None.
+        self._threads = [threading.Thread(target=loop, args=(sock,), daemon=True, name="sandbox-dns-" + kind)
+                         for kind, loop, sock in (("udp", self._serve_udp, udp), ("tcp", self._serve_tcp, tcp))]
         for thread in self._threads:
             thread.start()
         return self.host, self.port
@@ -182,10 +184,10 @@ class DnsServer:
         self.stop()
 
     # ------------------------------------------------------------------ serving
-    def _serve_udp(self):
+    def _serve_udp(self, udp):
         while not self._stopping.is_set():
             try:
-                wire, peer = self._udp.recvfrom(65535)
+                wire, peer = udp.recvfrom(65535)
             except socket.timeout:
                 continue
             except OSError:
@@ -193,14 +195,14 @@ class DnsServer:
             answer = self.answer(wire, "udp")
             if answer is not None:
                 try:
-                    self._udp.sendto(answer, peer)
+                    udp.sendto(answer, peer)
                 except OSError:
                     pass
 
-    def _serve_tcp(self):
+    def _serve_tcp(self, tcp):
         while not self._stopping.is_set():
             try:
-                conn, dummy = self._tcp.accept()
+                conn, dummy = tcp.accept()
             except socket.timeout:
                 continue
             except OSError:

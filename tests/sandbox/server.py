@@ -190,9 +190,11 @@ class Sandbox:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, port=0):
+        """Listen on 127.0.0.1 (0 = a free port) and return the URL. The socket is bound and
+        listening before this returns (connections wait in the backlog until the serving thread
+        runs), so a caller may connect at once; stop() is safe even before that thread ran."""
         handler = type("Handler", (_Handler,), {"sandbox": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self._server.daemon_threads = True
+        self._server = _HTTPServer(("127.0.0.1", port), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         name="mimecast-sandbox")
         self._thread.start()
@@ -769,6 +771,13 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         if self.sandbox.verbose:
             sys.stderr.write("sandbox: %s\n" % (fmt % args))
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    # The socketserver default backlog of 5 drops connections (clients then wait a 1-second SYN
+    # retransmit, or time out under load) when many ansible forks connect at once.
+    request_queue_size = 128
+    daemon_threads = True
 
 
 def main(argv=None):

@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import os
+import select
 import subprocess
 import sys
 import time
@@ -23,6 +24,15 @@ AS = CG + "/anti-spoofing/policies"
 ASB = CG + "/anti-spoofing-bypass/policies"
 GREY = CG + "/greylisting/policies"
 CREDS = {"demo": ("mc-demo-client", "mc-demo-secret"), "acme": ("mc-acme-client", "mc-acme-secret")}
+
+
+def first_line(proc, timeout=60):
+    """The first line a server script prints (its address), or fail: never hang on a script that
+    died or stalls before printing (a slow start under load gets a whole minute)."""
+    ready = select.select([proc.stdout], [], [], timeout)[0]
+    line = proc.stdout.readline().strip() if ready else ""
+    assert line, "the script printed no address within %ss (exit code %s)" % (timeout, proc.poll())
+    return line
 
 
 @pytest.fixture(scope="module")
@@ -442,13 +452,13 @@ def test_server_script(tmp_path):
         [sys.executable, os.path.join(TESTS_DIR, "sandbox", "server.py"), "--port", "0",
          "--tenants", str(tenants)], stdout=subprocess.PIPE, text=True)
     try:
-        line = proc.stdout.readline().strip()
+        line = first_line(proc)
         assert line.startswith("SANDBOX_URL=http://127.0.0.1:")
         url = line.split("=", 1)[1]
         resp = httpx.post(url + "/oauth/token", data={"grant_type": "client_credentials",
                                                       "client_id": "mc-solo-client",
-                                                      "client_secret": "solo-pw"})
+                                                      "client_secret": "solo-pw"}, timeout=30)
         assert resp.status_code == 200
     finally:
         proc.terminate()
-        assert proc.wait(10) == 0
+        assert proc.wait(60) == 0  # SIGTERM handled: a clean exit, not -15

@@ -4,6 +4,7 @@ Exchange Online InvokeCommand (tests/sandbox), over real HTTP / DNS."""
 import base64
 import json
 import os
+import select
 import subprocess
 import sys
 import time
@@ -35,6 +36,15 @@ SCOPE = "https://outlook.office365.com/.default"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 INVOKE = "/adminapi/beta/%s/InvokeCommand"
 ANCHOR = "APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@%s"
+
+
+def first_line(proc, timeout=60):
+    """The first line a server script prints (its address), or fail: never hang on a script that
+    died or stalls before printing (a slow start under load gets a whole minute)."""
+    ready = select.select([proc.stdout], [], [], timeout)[0]
+    line = proc.stdout.readline().strip() if ready else ""
+    assert line, "the script printed no address within %ss (exit code %s)" % (timeout, proc.poll())
+    return line
 
 
 @pytest.fixture(scope="module")
@@ -293,13 +303,13 @@ def test_dns_server_standalone_script():
     proc = subprocess.Popen([sys.executable, os.path.join(TESTS_DIR, "sandbox", "dns_server.py"),
                              "--port", "0"], stdout=subprocess.PIPE, text=True)
     try:
-        line = proc.stdout.readline().strip()
+        line = first_line(proc)
         assert line.startswith("DNS_SERVER=127.0.0.1:")
         port = int(line.rsplit(":", 1)[1])
-        assert txt(resolver(port).resolve("corp.example", "TXT"))
+        assert txt(resolver(port, lifetime=30).resolve("corp.example", "TXT"))
     finally:
         proc.terminate()
-        assert proc.wait(10) == 0
+        assert proc.wait(60) == 0  # SIGTERM handled: a clean exit, not -15
 
 
 # ------------------------------------------------------------------ Entra tokens
