@@ -106,12 +106,13 @@ EXAMPLES = r'''
     wait_timeout: 300
   register: trace
 
-- name: Fail unless delivered with links left alone
+- name: Fail unless delivered with links left alone and the bypass applied
   ansible.builtin.assert:
     that:
       - trace.found
       - trace.messages[0].status in ['delivered', 'archived']
-      - not trace.messages[0].links_rewritten
+      - trace.messages[0].links_rewritten is sameas false  # null when nothing was delivered
+      - "'Vendor relay' in trace.messages[0].policies | map(attribute='name')"
 '''
 
 RETURN = r'''
