@@ -321,8 +321,8 @@ def details(client, message, decode):
             rewritten.append(entry)
     message["delivered_to"] = [recipient for recipient, _ in copies]
     message["policies"] = applied_policies(copies)
-    # spamInfo.spamProcessingDetail.permittedSender is {allow, info}, info "none" when no
-    # Permitted Senders policy matched (same XSOAR recording).
+    # spamInfo.spamProcessingDetail.permittedSender is {allow, info}; the XSOAR recording cited in
+    # delivered_copies shows info "none" for a message no Permitted Senders policy matched.
     permitted = (((info.get("spamInfo") or {}).get("spamProcessingDetail") or {}).get("permittedSender") or {})
     message["permitted_sender"] = str(permitted.get("info", "")).lower() not in ("", "none")
     message["links"] = links
