@@ -13,8 +13,8 @@ version_added: 0.1.0
 description:
   - Read-only. Searches Mimecast message tracking (Message Finder) by sender, recipient,
     subject, sender IP and time window, then reads each found message's details, its status
-    (delivered, held, deferred, ...), the policies Mimecast applied (type and action), and
-    whether the links in its body were rewritten by URL Protect.
+    (delivered, held, deferred, ...), the policies Mimecast applied (type and name, per
+    recipient), and whether the links in the copy Mimecast delivered were rewritten by URL Protect.
   - Used to verify a phishing-simulation allowlisting; the test message should be
     delivered, not held, with the anti-spoofing bypass applied and the simulation links not
     rewritten.
@@ -82,9 +82,18 @@ options:
     default: 15
 notes:
   - Mimecast's tracking has no flag for "links rewritten"; the module looks for Mimecast's
-    rewrite hosts (C(*.mimecastprotect.com), C(protect-*.mimecast.com)) in the body. Mimecast
-    does not document these hosts as a complete list, so a rewrite to another host would be
-    missed; with O(decode_links=true) the rewritten links are also decoded by Mimecast itself.
+    rewrite hosts (C(*.mimecastprotect.com), C(protect-*.mimecast.com)) in the body of the copy
+    Mimecast delivered to each recipient (not the copy as received, whose links are always the
+    original ones). Mimecast does not document these hosts as a complete list, so a rewrite to
+    another host would be missed; with O(decode_links=true) the
+    rewritten links are also decoded by Mimecast itself.
+  - Mimecast reports the applied policies per recipient, inside each delivered copy, as a policy
+    type and name only (no action). A message that was held, deferred or rejected has no
+    delivered copy, so its C(policies) list is empty and C(links_rewritten) is null; its
+    C(status) and C(info) say what happened.
+  - A detail answer in a shape the module does not know (for example C(deliveredMessage) not an
+    object keyed by recipient) fails with a message naming the unexpected part, never with an
+    empty result.
   - The full list of tracking status values is not documented; the module reports the
     status as Mimecast gives it.
 '''
@@ -98,12 +107,13 @@ EXAMPLES = r'''
     wait_timeout: 300
   register: trace
 
-- name: Fail unless delivered with links left alone
+- name: Fail unless delivered with links left alone and the bypass applied
   ansible.builtin.assert:
     that:
       - trace.found
       - trace.messages[0].status in ['delivered', 'archived']
-      - not trace.messages[0].links_rewritten
+      - trace.messages[0].links_rewritten is sameas false  # null when nothing was delivered
+      - "'Vendor relay' in trace.messages[0].policies | map(attribute='name')"
 '''
 
 RETURN = r'''
@@ -150,8 +160,17 @@ messages:
       description: The connecting IP.
       type: str
       returned: always
+    delivered_to:
+      description: The recipients Mimecast delivered a copy to (empty when held, deferred or rejected).
+      type: list
+      elements: str
+      returned: when details were read
+      version_added: 0.2.0
     policies:
-      description: The policies Mimecast applied (C(name), C(type), C(action)).
+      description:
+        - The policies Mimecast applied to the delivered copies, one entry per policy
+          (C(type), C(name), C(inherited), and C(recipients), the recipients it applied to).
+        - Mimecast reports no action for these policies; the C(action) key of version 0.1.0 is gone.
       type: list
       elements: dict
       returned: when details were read
@@ -160,7 +179,7 @@ messages:
       type: bool
       returned: when details were read
     links:
-      description: Links found in the body as delivered.
+      description: Links found in the bodies of the delivered copies (all recipients).
       type: list
       elements: str
       returned: when details were read
@@ -170,7 +189,9 @@ messages:
       elements: dict
       returned: when details were read
     links_rewritten:
-      description: Whether any link was rewritten.
+      description:
+        - Whether any link in a delivered copy was rewritten.
+        - Null when Mimecast has no delivered copy (held, deferred, rejected); check C(status).
       type: bool
       returned: when details were read
 api_calls:
@@ -185,6 +206,7 @@ import re
 import time
 from urllib.parse import urlsplit
 
+from ansible_collections.mailsec.mimecast.plugins.module_utils._client import MimecastError
 from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError
 from ansible_collections.mailsec.mimecast.plugins.module_utils._module import MimecastModule
 from ansible_collections.mailsec.mimecast.plugins.module_utils._policy import normalise_date
@@ -213,12 +235,84 @@ def summary(item):
     }
 
 
+def _shape_error(what, found):
+    return MimecastError(
+        "get-message-info answered in a shape this module does not know: %s is %s. Nothing was changed "
+        "(this module only reads); please report this response shape (keys and types only, no values)."
+        % (what, found), path=INFO)
+
+
+def _type_name(value):
+    return {dict: "an object", list: "a list", str: "a string"}.get(type(value), type(value).__name__)
+
+
+def delivered_copies(info):
+    """The delivered copies of one message: ``[(recipient, copy), ...]``, sorted by recipient.
+
+    Mimecast keeps what it received (``recipientInfo``) apart from what it delivered:
+    ``deliveredMessage`` maps each recipient address to that recipient's delivered copy,
+    ``{messageInfo{..., htmlBody, textBody}, policyInfo[], deliveryMetaInfo{}}``. A message that
+    was held, deferred or rejected has no delivered copy. Sources: Mimecast's endpoint reference
+    https://integrations.mimecast.com/documentation/endpoint-reference/message-finder-formerly-tracking/get-message-info
+    (top level: status, retentionInfo, recipientInfo, deliveredMessage, spamInfo, id; no policyInfo)
+    and the recorded response in the Cortex XSOAR Mimecast integration, demisto/content
+    Packs/Mimecast/Integrations/MimecastV2/test_data/get_message_info_response.json.
+    """
+    delivered = info.get("deliveredMessage")
+    if delivered in (None, [], ""):
+        return []
+    if not isinstance(delivered, dict):
+        raise _shape_error("deliveredMessage", _type_name(delivered) + " (expected an object keyed by recipient)")
+    copies = []
+    for recipient in sorted(delivered):
+        copy = delivered[recipient]
+        if not isinstance(copy, dict):
+            raise _shape_error("the delivered copy for one recipient", _type_name(copy) + " (expected an object)")
+        copies.append((recipient, copy))
+    return copies
+
+
+def applied_policies(copies):
+    """The policies Mimecast applied, from each delivered copy's ``policyInfo[]``.
+
+    Real entries are ``{policyType, policyName, inherited}`` (no action; see the XSOAR recording
+    cited in delivered_copies). One entry per distinct policy, with the recipients it applied to.
+    """
+    policies = {}
+    for recipient, copy in copies:
+        entries = copy.get("policyInfo")
+        if entries in (None, ""):
+            continue
+        if not isinstance(entries, list):
+            raise _shape_error("deliveredMessage.<recipient>.policyInfo", _type_name(entries) + " (expected a list)")
+        for entry in entries:
+            if not isinstance(entry, dict):
+                raise _shape_error("an entry of deliveredMessage.<recipient>.policyInfo",
+                                   _type_name(entry) + " (expected an object)")
+            key = (entry.get("policyType"), entry.get("policyName"), bool(entry.get("inherited")))
+            policy = policies.setdefault(key, {"type": key[0], "name": key[1], "inherited": key[2],
+                                               "recipients": []})
+            if recipient not in policy["recipients"]:
+                policy["recipients"].append(recipient)
+    return list(policies.values())
+
+
+def body_links(message_info):
+    if not isinstance(message_info, dict):
+        raise _shape_error("messageInfo", _type_name(message_info) + " (expected an object)")
+    body = "%s\n%s" % (message_info.get("htmlBody") or "", message_info.get("textBody") or "")
+    return set(LINK.findall(body))
+
+
 def details(client, message, decode):
     info = (client.classic(INFO, [{"id": message["id"]}]) or [{}])[0]
+    if not isinstance(info, dict):
+        raise _shape_error("the data item", _type_name(info) + " (expected an object)")
     message["status"] = info.get("status") or message["status"]
-    body_info = (info.get("recipientInfo") or {}).get("messageInfo") or {}
-    body = "%s\n%s" % (body_info.get("htmlBody") or "", body_info.get("textBody") or "")
-    links = sorted(set(LINK.findall(body)))
+    copies = delivered_copies(info)
+    # Links are judged on what was delivered: URL Protect rewrites links on the way out, so the
+    # as-received copy (recipientInfo.messageInfo) always shows the original links.
+    links = sorted(set().union(*[body_links(copy.get("messageInfo") or {}) for _, copy in copies]))
     rewritten = []
     for link in links:
         if is_rewritten(link):
@@ -226,13 +320,15 @@ def details(client, message, decode):
             if decode:
                 entry["original"] = (client.classic(DECODE, [{"url": link}]) or [{}])[0].get("url")
             rewritten.append(entry)
-    message["policies"] = [{"name": p.get("policyName"), "type": p.get("policyType"), "action": p.get("action")}
-                           for p in info.get("policyInfo") or []]
+    message["delivered_to"] = [recipient for recipient, _ in copies]
+    message["policies"] = applied_policies(copies)
+    # spamInfo.spamProcessingDetail.permittedSender is {allow, info}; the XSOAR recording cited in
+    # delivered_copies shows info "none" for a message no Permitted Senders policy matched.
     permitted = (((info.get("spamInfo") or {}).get("spamProcessingDetail") or {}).get("permittedSender") or {})
     message["permitted_sender"] = str(permitted.get("info", "")).lower() not in ("", "none")
     message["links"] = links
     message["rewritten_links"] = rewritten
-    message["links_rewritten"] = bool(rewritten)
+    message["links_rewritten"] = bool(rewritten) if copies else None
     return message
 
 

@@ -14,8 +14,10 @@ def test_held_then_bypassed_and_unrewritten(sandbox, play):
     sandbox.deliver("demo", "it@corp.example", ["alice@corp.example"], "Test 1", "52.201.210.35", HTML)
     held = play([module_task(TRACE, sender="it@corp.example", subject="Test 1")]).task("t")
     assert held["found"] and held["messages"][0]["status"] == "held"
-    assert held["messages"][0]["links_rewritten"] is True
-    assert {"type": "Anti-Spoofing", "action": "Hold"}.items() <= held["messages"][0]["policies"][0].items()
+    assert held["messages"][0]["info"] == "Anti-Spoofing"
+    # nothing was delivered: no delivered copy, so no applied policies and no link verdict
+    assert held["messages"][0]["delivered_to"] == [] and held["messages"][0]["policies"] == []
+    assert held["messages"][0]["links_rewritten"] is None
 
     setup = [
         {"name": "bypass", "mailsec.mimecast.mimecast_antispoof_bypass": {"config": [
@@ -31,7 +33,8 @@ def test_held_then_bypassed_and_unrewritten(sandbox, play):
     message = out["messages"][0]
     assert message["status"] == "delivered" and message["links_rewritten"] is False
     assert message["links"] == ["https://training.vendor.example/l/abc"]
-    assert any(p["type"] == "Anti-Spoofing" and p["action"] == "Take No Action" for p in message["policies"])
+    assert message["policies"] == [{"type": "Anti-Spoofing", "name": "Vendor [ansible]", "inherited": False,
+                                    "recipients": ["alice@corp.example"]}]
     assert sandbox.writes("demo") == [] and out["api_calls"]["write"] == 0
     assert out["api_calls"]["read"] == 2  # one search, one detail
 
@@ -52,3 +55,32 @@ def test_bad_window_and_sender_ip_refused_cleanly(sandbox, play):
         assert result.rc != 0 and reason in out["msg"], out
         assert "module_stderr" not in out
     assert [r["path"] for r in sandbox.requests("demo") if "message-finder" in r["path"]] == []
+
+
+def test_rewritten_links_seen_in_the_delivered_copy_for_every_recipient(sandbox, play):
+    """Without a URL bypass the delivered copies carry rewritten links (the as-received one never does)."""
+    sandbox.seed("demo", "anti-spoofing", [{"description": "Sim relay", "option": "no_action",
+                                            "sourceIPs": ["52.201.210.0/24"]}])
+    sandbox.deliver("demo", "it@corp.example", ["bob@corp.example", "alice@corp.example"], "Test 3",
+                    "52.201.210.35", HTML)
+    message = play([module_task(TRACE, sender="it@corp.example", subject="Test 3")]).task("t")["messages"][0]
+    assert message["status"] == "delivered" and message["links_rewritten"] is True
+    assert message["delivered_to"] == ["alice@corp.example", "bob@corp.example"]
+    assert message["policies"] == [{"type": "Anti-Spoofing", "name": "Sim relay", "inherited": False,
+                                    "recipients": ["alice@corp.example", "bob@corp.example"]}]
+    assert all(link.startswith("https://protect-us.mimecast.com/s/") for link in message["links"])
+
+
+def test_message_shaped_like_the_recorded_real_response(sandbox, play):
+    """A seeded message in the shape of the public recorded response (short, written here): the
+    policies come from deliveredMessage.<recipient>.policyInfo, see tests/unit/plugins/test_message_trace.py."""
+    sandbox.seed_message("demo", {
+        "status": "archived", "info": "Indexed and archived", "fromEnv": {"emailAddress": "sim@vendor.example"},
+        "to": [{"displayableName": "", "emailAddress": "test@corp.example"}], "subject": "Real shape",
+        "htmlBody": "<p>no links</p>",
+        "policyInfo": [{"policyType": "Auto Allow", "policyName": "Apply Auto Allow", "inherited": False},
+                       {"policyType": "Anti-Spoofing", "policyName": "Vendor relay", "inherited": False}]})
+    message = play([module_task(TRACE, subject="Real shape")]).task("t")["messages"][0]
+    assert [(p["type"], p["name"]) for p in message["policies"]] == [
+        ("Auto Allow", "Apply Auto Allow"), ("Anti-Spoofing", "Vendor relay")]
+    assert message["links_rewritten"] is False and message["status"] == "archived"

@@ -191,6 +191,19 @@ def test_verification_with_a_test_message(sandbox, play, tmp_path):
     trace = verified.task("Find the test message in Mimecast tracking")
     assert trace["messages"][0]["permitted_sender"] is True
     assert trace["messages"][0]["links_rewritten"] is False
+    # the bypass policies are read from the delivered copy (deliveredMessage.<recipient>.policyInfo)
+    bypass = "Dune Security phishing simulation - anti-spoofing bypass [phish-sim:dune_security]"
+    assert {"type": "Anti-Spoofing", "name": bypass, "inherited": False,
+            "recipients": ["alice@corp.example"]} in trace["messages"][0]["policies"]
+    assert "Anti-Spoofing: " + bypass in verified.task("Check the test message went through untouched")["msg"]
+    # a link outside the allowlisted domains is rewritten in the delivered copy: verification fails
+    sandbox.deliver("demo", "simulations@dune-sim.example", ["alice@corp.example"], "Second bonus",
+                    "52.201.210.35", '<a href="https://other.example/x">claim</a>')
+    rewritten = play(role(tmp_path, phish_sim_allowlist_verify=True, phish_sim_allowlist_preflight=False,
+                          phish_sim_allowlist_verify_sender="simulations@dune-sim.example",
+                          phish_sim_allowlist_verify_subject="Second bonus"))
+    msg = failure(rewritten)["msg"]
+    assert "delivered, links rewritten" in msg and "Anti-Spoofing: " + bypass in msg
 
 
 def failure(result):

@@ -887,7 +887,10 @@ def decode_url(ctx, data, meta):
 TRACKING_DAYS = 30
 SEARCH_FIELDS = ("id", "status", "info", "fromEnv", "fromHdr", "to", "subject", "received",
                  "sent", "senderIP", "attachments", "route", "spamScore", "detectionLevel")
-MESSAGE_EXTRAS = {"cc": [], "htmlBody": "", "textBody": "", "messageId": "", "remoteHost": "",
+# htmlBody/textBody: the copy as delivered; receivedHtmlBody/receivedTextBody: as received
+# (default: the same); policyInfo: served inside each delivered copy only.
+MESSAGE_EXTRAS = {"cc": [], "htmlBody": "", "textBody": "", "receivedHtmlBody": None,
+                  "receivedTextBody": None, "messageId": "", "remoteHost": "",
                   "policyInfo": [], "permittedSender": False}
 
 
@@ -948,17 +951,26 @@ RECEIPT_EVENTS = {"held": "Email Received - Held", "deferred": "Email Deferred -
 
 
 def message_info(rec):
+    """The get-message-info item in the real shape: what was received (recipientInfo) apart from
+    what was delivered to each recipient (deliveredMessage.<address>{messageInfo, policyInfo,
+    deliveryMetaInfo}); policyInfo entries are {policyType, policyName, inherited}, no action,
+    and there is no top-level policyInfo. Sources: Mimecast's endpoint reference
+    https://integrations.mimecast.com/documentation/endpoint-reference/message-finder-formerly-tracking/get-message-info
+    and the recorded response in demisto/content
+    Packs/Mimecast/Integrations/MimecastV2/test_data/get_message_info_response.json."""
     addresses = [t["emailAddress"] for t in rec["to"]]
     body = {"fromEnvelope": rec["fromEnv"]["emailAddress"],
             "fromHeader": rec["fromHdr"]["emailAddress"], "to": addresses, "cc": list(rec["cc"]),
             "subject": rec["subject"], "sent": rec["sent"], "processed": rec["received"],
-            "htmlBody": rec["htmlBody"], "textBody": rec["textBody"], "attachments": [],
+            "htmlBody": rec["receivedHtmlBody"], "textBody": rec["receivedTextBody"],
+            "attachments": [],
             "transmissionInfo": "<pre>\nFrom: %s\r\nTo: %s\r\nSubject: %s\r\n</pre>" % (
                 rec["fromHdr"]["emailAddress"], ", ".join(addresses), rec["subject"])}
     server = "us-mta-1.us.mimecast.lan"
-    policy = copy_json(rec["policyInfo"])
     delivered = {} if rec["status"] not in ("delivered", "archived") else {
-        a: {"messageInfo": dict(copy_json(body), route=rec["route"]), "policyInfo": policy,
+        a: {"messageInfo": dict(copy_json(body), htmlBody=rec["htmlBody"], textBody=rec["textBody"],
+                                route=rec["route"]),
+            "policyInfo": copy_json(rec["policyInfo"]),
             "deliveryMetaInfo": {"deliveryEvent": "Email Delivered", "emailAddress": a,
                                  "processingServer": server, "encryptionInfo": "TLS"}}
         for a in addresses}
@@ -973,8 +985,7 @@ def message_info(rec):
         "spamInfo": {"spamScore": rec["spamScore"], "detectionLevel": rec["detectionLevel"],
                      "spamProcessingDetail": {"permittedSender": {
                          "allow": True,
-                         "info": "Permitted Senders" if rec["permittedSender"] else "none"}}},
-        "policyInfo": policy}
+                         "info": "Permitted Senders" if rec["permittedSender"] else "none"}}}}
 
 
 def get_message_info(ctx, data, meta):
@@ -996,6 +1007,10 @@ def tracked_email(tracked, received=None):
     rec.update(copy_json(tracked))
     v_date(rec["received"], "received")
     rec.setdefault("sent", rec["received"])
+    for part in ("htmlBody", "textBody"):
+        received_part = "received" + part[0].upper() + part[1:]
+        if rec[received_part] is None:
+            rec[received_part] = rec[part]
     rec.setdefault("fromHdr", {"displayableName": "",
                                "emailAddress": rec["fromEnv"]["emailAddress"]})
     return rec
@@ -1043,8 +1058,9 @@ def matching_policies(state, collection, options, sender, recipients, ip, when):
     return out
 
 
-def policy_entry(name, kind, action):
-    return {"policyName": name, "policyType": kind, "action": action, "inherited": False}
+def policy_entry(name, kind):
+    """One policyInfo entry as Mimecast reports it: type and name, no action (see message_info)."""
+    return {"policyType": kind, "policyName": name, "inherited": False}
 
 
 def deliver(state, sender, recipients, subject, sender_ip, html, received=None):
@@ -1063,32 +1079,31 @@ def deliver(state, sender, recipients, subject, sender_ip, html, received=None):
     grey_skip = matching_policies(state, "greylisting", ("no_action",), *args)
     grey_apply = matching_policies(state, "greylisting", ("apply",), *args)
     if grey_skip:
-        policy.append(policy_entry(grey_skip[0]["description"], "Greylisting", "Take No Action"))
+        policy.append(policy_entry(grey_skip[0]["description"], "Greylisting"))
     elif settings["greylisting"] or grey_apply:
         triplet = (sender_ip, sender.lower(), tuple(sorted(r.lower() for r in recipients)))
         if triplet not in state["greylist_seen"]:
             state["greylist_seen"].add(triplet)
             status, info = "deferred", "Greylisting"
             name = grey_apply[0]["description"] if grey_apply else "Greylisting"
-            policy.append(policy_entry(name, "Greylisting", "Defer"))
+            policy.append(policy_entry(name, "Greylisting"))
     permitted, body = False, ""
     if status != "deferred":
         # 2. anti-spoofing: an internal sender domain from outside is held unless no_action.
         spoof_skip = matching_policies(state, "anti-spoofing", ("no_action",), *args)
         if spoof_skip:
-            policy.append(policy_entry(spoof_skip[0]["description"], "Anti-Spoofing",
-                                       "Take No Action"))
+            policy.append(policy_entry(spoof_skip[0]["description"], "Anti-Spoofing"))
         elif domain_of(sender) in internal_domains_of(state):
             applied = matching_policies(state, "anti-spoofing", ("apply", "apply_non_mimecast"),
                                         *args)
             name = applied[0]["description"] if applied else "Default Anti-Spoofing Policy"
-            policy.append(policy_entry(name, "Anti-Spoofing", "Hold"))
+            policy.append(policy_entry(name, "Anti-Spoofing"))
             status, info = "held", "Anti-Spoofing"
         # 3. Permitted Senders: the console-made policy over the configured groups.
         permitted = any(g["description"] in settings["permitted_sender_groups"]
                         and in_group(g, sender) for g in state["groups"].values())
         if permitted:
-            policy.append(policy_entry("Permitted Senders", "Permitted Senders", "Permit sender"))
+            policy.append(policy_entry("Permitted Senders", "Permitted Senders"))
         # 4. URL Protect: rewrite every link unless a permit + disableRewrite entry matches.
         body = URL_IN_HTML.sub(lambda m: rewrite_link(state, m.group(0)), html or "")
     rec = tracked_email({
@@ -1097,6 +1112,8 @@ def deliver(state, sender, recipients, subject, sender_ip, html, received=None):
         "to": [{"displayableName": "", "emailAddress": r} for r in recipients],
         "subject": subject or "", "senderIP": sender_ip, "htmlBody": body,
         "textBody": re.sub(r"<[^>]+>", "", body), "policyInfo": policy,
+        "receivedHtmlBody": "" if status == "deferred" else html or "",
+        "receivedTextBody": "" if status == "deferred" else re.sub(r"<[^>]+>", "", html or ""),
         "permittedSender": permitted, "messageId": "<%s@sandbox.example>" % secrets.token_hex(8)},
         when)
     state["messages"][rec["id"]] = rec

@@ -335,8 +335,9 @@ class Sandbox:
 
     def seed_message(self, tenant, tracked_email_dict):
         """Store a tracked email exactly as given (trackedEmails item shape; missing fields
-        defaulted; extras htmlBody, textBody, cc, messageId, remoteHost, policyInfo,
-        permittedSender feed get-message-info); returns its id."""
+        defaulted; extras htmlBody, textBody (delivered copy), receivedHtmlBody,
+        receivedTextBody (as received), cc, messageId, remoteHost, policyInfo (served in each
+        delivered copy), permittedSender feed get-message-info); returns its id."""
         with self._lock:
             data = self._tenant_data(tenant)
             try:

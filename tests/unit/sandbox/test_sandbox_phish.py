@@ -394,7 +394,8 @@ def test_deliver_rewrites_links_and_decode(api, sb):
     mid = sb.deliver("demo", "alice@ext.example", ["bob@corp.example"], "Docs", "198.51.100.7",
                      HTML)
     info = ok(api(MF + "get-message-info", [{"id": mid}]))[0]
-    body = info["recipientInfo"]["messageInfo"]["htmlBody"]
+    assert info["recipientInfo"]["messageInfo"]["htmlBody"] == HTML     # as received: untouched
+    body = info["deliveredMessage"]["bob@corp.example"]["messageInfo"]["htmlBody"]
     assert "https://docs.partner.example/a?x=1" in body and "http://partner.example/" in body
     assert "https://evil.example/login" not in body
     rewritten = [part.split('"')[0] for part in body.split('href="')[1:]][1]
@@ -424,9 +425,10 @@ def test_anti_spoofing_hold_and_bypass(api, sb):
     spoof = ("ceo@corp.example", ["bob@corp.example"], "Wire", "203.0.113.9", "<p>pay</p>")
     held = ok(api(MF + "get-message-info", [{"id": sb.deliver("demo", *spoof)}]))[0]
     assert held["status"] == "held" and held["deliveredMessage"] == {}
-    assert held["policyInfo"] == [{"policyName": "Default Anti-Spoofing Policy",
-                                   "policyType": "Anti-Spoofing", "action": "Hold",
-                                   "inherited": False}]
+    assert "policyInfo" not in held                  # the real API has no top-level policyInfo
+    assert sb.state("demo")["messages"][-1]["policyInfo"] == [{
+        "policyType": "Anti-Spoofing", "policyName": "Default Anti-Spoofing Policy",
+        "inherited": False}]
     # a no_action policy whose sourceIPs cover the sender IP and whose window covers now
     sb.seed("demo", "anti-spoofing", [
         {"description": "Vendor relay", "option": "no_action", "sourceIPs": ["203.0.113.0/24"]},
@@ -435,10 +437,10 @@ def test_anti_spoofing_hold_and_bypass(api, sb):
         {"description": "Disabled", "option": "no_action", "sourceIPs": ["198.51.100.0/24"],
          "enabled": False}])
     ok_ = ok(api(MF + "get-message-info", [{"id": sb.deliver("demo", *spoof)}]))[0]
-    assert ok_["status"] == "delivered"
-    assert ok_["policyInfo"] == [{"policyName": "Vendor relay", "policyType": "Anti-Spoofing",
-                                  "action": "Take No Action", "inherited": False}]
+    assert ok_["status"] == "delivered" and "policyInfo" not in ok_
     assert list(ok_["deliveredMessage"]) == ["bob@corp.example"]
+    assert ok_["deliveredMessage"]["bob@corp.example"]["policyInfo"] == [{
+        "policyType": "Anti-Spoofing", "policyName": "Vendor relay", "inherited": False}]
     for ip in ("192.0.2.5", "198.51.100.5", "203.0.114.1"):        # expired, disabled, outside
         mid = sb.deliver("demo", spoof[0], spoof[1], "x", ip, "")
         assert ok(api(MF + "get-message-info", [{"id": mid}]))[0]["status"] == "held", ip
@@ -453,7 +455,8 @@ def test_anti_spoofing_hold_and_bypass(api, sb):
     # external senders are not anti-spoofing candidates
     mid = sb.deliver("demo", "x@ext.example", ["bob@corp.example"], "hi", "192.0.2.99", "")
     info = ok(api(MF + "get-message-info", [{"id": mid}]))[0]
-    assert info["status"] == "delivered" and info["policyInfo"] == []
+    assert info["status"] == "delivered"
+    assert info["deliveredMessage"]["bob@corp.example"]["policyInfo"] == []
 
 
 def test_anti_spoofing_via_rest_api_and_targets(api, sb, http):
@@ -477,16 +480,16 @@ def test_greylisting(api, sb):
     deferred = ok(api(MF + "get-message-info", [{"id": sb.deliver("demo", *args)}]))[0]
     assert deferred["status"] == "deferred" and deferred["deliveredMessage"] == {}
     assert deferred["recipientInfo"]["messageInfo"]["htmlBody"] == ""
-    assert deferred["policyInfo"][0]["policyType"] == "Greylisting"
+    assert sb.state("demo")["messages"][-1]["policyInfo"][0]["policyType"] == "Greylisting"
     retry = ok(api(MF + "get-message-info", [{"id": sb.deliver("demo", *args)}]))[0]
     assert retry["status"] == "delivered"                  # the retry passes
     sb.seed("demo", "greylisting", [{"description": "Trusted relay", "option": "no_action",
                                      "sourceIPs": ["198.51.100.0/24"]}])
     skipped = sb.deliver("demo", "y@ext.example", ["bob@corp.example"], "s", "198.51.100.1", "")
     info = ok(api(MF + "get-message-info", [{"id": skipped}]))[0]
-    assert info["status"] == "delivered" and info["policyInfo"] == [{
-        "policyName": "Trusted relay", "policyType": "Greylisting", "action": "Take No Action",
-        "inherited": False}]
+    assert info["status"] == "delivered"
+    assert info["deliveredMessage"]["bob@corp.example"]["policyInfo"] == [{
+        "policyType": "Greylisting", "policyName": "Trusted relay", "inherited": False}]
     statuses = [m["status"] for m in sb.state("acme")["messages"]]
     assert statuses == []                                   # per tenant
 
@@ -497,7 +500,8 @@ def test_permitted_senders_group(api, sb):
     info = ok(api(MF + "get-message-info", [{"id": mid}]))[0]
     assert info["spamInfo"]["spamProcessingDetail"]["permittedSender"] == {
         "allow": True, "info": "Permitted Senders"}
-    assert info["policyInfo"][0]["action"] == "Permit sender"
+    assert info["deliveredMessage"]["bob@corp.example"]["policyInfo"] == [{
+        "policyType": "Permitted Senders", "policyName": "Permitted Senders", "inherited": False}]
     # a custom group counts once the (console-made) policy is said to reference it
     gid = make_group(api, "Partners")["id"]
     ok(api(D + "add-group-member", [{"id": gid, "emailAddress": "p@partner.example"}]))
@@ -581,13 +585,29 @@ def test_get_message_info_shape_and_unknown(api, sb):
             "textBody", "attachments", "transmissionInfo"} <= set(msg)
     assert (msg["fromEnvelope"], msg["to"], msg["subject"]) == ("a@ext.example",
                                                                 ["bob@corp.example"], "Hello")
-    assert "protect-us.mimecast.com/s/" in msg["textBody"]
+    assert msg["textBody"] == "see https://x.example/"                  # as received
+    copy = info["deliveredMessage"]["bob@corp.example"]
+    assert set(copy) == {"messageInfo", "policyInfo", "deliveryMetaInfo"}
+    assert "protect-us.mimecast.com/s/" in copy["messageInfo"]["textBody"]  # as delivered
     meta = info["recipientInfo"]["recipientMetaInfo"]
     assert {"receiptEvent", "spamEvent", "remoteIp", "remoteHost", "encryptionInfo",
             "processingServer"} <= set(meta) and meta["remoteIp"] == "192.0.2.1"
     assert info["deliveredMessage"]["bob@corp.example"]["messageInfo"]["route"] == "inbound"
     assert info["spamInfo"]["spamProcessingDetail"]["permittedSender"]["info"] == "none"
-    assert info["policyInfo"] == []
+    assert set(info) == {"id", "status", "recipientInfo", "deliveredMessage", "retentionInfo",
+                         "spamInfo"}                      # no top-level policyInfo
+    assert copy["policyInfo"] == []
+    # seed_message: policyInfo goes into each delivered copy; the received body defaults to it
+    seeded = sb.seed_message("demo", {"to": [{"displayableName": "", "emailAddress": "c@corp.example"},
+                                             {"displayableName": "", "emailAddress": "d@corp.example"}],
+                                      "htmlBody": "<a href='https://y.example/'>y</a>",
+                                      "policyInfo": [{"policyType": "Auto Allow",
+                                                      "policyName": "Apply Auto Allow",
+                                                      "inherited": False}]})
+    info = ok(api(MF + "get-message-info", [{"id": seeded}]))[0]
+    assert sorted(info["deliveredMessage"]) == ["c@corp.example", "d@corp.example"]
+    assert info["deliveredMessage"]["d@corp.example"]["policyInfo"][0]["policyName"] == "Apply Auto Allow"
+    assert info["recipientInfo"]["messageInfo"]["htmlBody"] == "<a href='https://y.example/'>y</a>"
     resp = api(MF + "get-message-info", [{"id": "eNpNnope"}, {}, {"id": mid}])
     assert [f["errors"][0]["code"] for f in resp.json()["fail"]] == [
         "err_message_not_found", "err_validation_null"]
