@@ -312,7 +312,7 @@ def details(client, message, decode):
     copies = delivered_copies(info)
     # Links are judged on what was delivered: URL Protect rewrites links on the way out, so the
     # as-received copy (recipientInfo.messageInfo) always shows the original links.
-    links = sorted(set().union(*[body_links(copy.get("messageInfo") or {}) for _, copy in copies]))
+    links = sorted(set().union(*[body_links(copy.get("messageInfo") or {}) for dummy, copy in copies]))
     rewritten = []
     for link in links:
         if is_rewritten(link):
@@ -320,7 +320,7 @@ def details(client, message, decode):
             if decode:
                 entry["original"] = (client.classic(DECODE, [{"url": link}]) or [{}])[0].get("url")
             rewritten.append(entry)
-    message["delivered_to"] = [recipient for recipient, _ in copies]
+    message["delivered_to"] = [recipient for recipient, dummy in copies]
     message["policies"] = applied_policies(copies)
     # spamInfo.spamProcessingDetail.permittedSender is {allow, info}; the XSOAR recording cited in
     # delivered_copies shows info "none" for a message no Permitted Senders policy matched.

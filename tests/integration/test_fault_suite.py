@@ -228,8 +228,9 @@ def test_delivery_route_failure_midway_lists_definitions_written(sandbox, play):
 
 # ------------------------------------------------------------------ concurrency
 def test_two_runs_at_once_then_keep_newest_clears_the_duplicate(sandbox, play, tmp_path):
-    # Both runs read the (empty) list slowly, so both decide to create: a duplicate.
-    sandbox.add_fault(method="GET", path=IP_PATH, delay=2, times=2)
+    # Both runs read the (empty) list at the same moment (the sandbox holds each read until both
+    # have arrived, however loaded the machine is), so both decide to create: a duplicate.
+    sandbox.add_fault(method="GET", path=IP_PATH, rendezvous=2, times=2)
     playbook = tmp_path / "two.yml"
     playbook.write_text(yaml.safe_dump([{
         "name": "two at once", "hosts": "r1:r2", "gather_facts": False, "connection": "local",

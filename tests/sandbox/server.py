@@ -102,9 +102,14 @@ class PageTokens:
             return None
 
 
+# How long a rendezvous fault holds a call waiting for the others (seconds).
+RENDEZVOUS_TIMEOUT = 120
+
+
 class Fault:
     def __init__(self, method=None, path=None, status=None, times=1, headers=None, delay=0.0,
-                 body=None, fail_code=None, tenant=None, skip=0, late=False, expire_tokens=False):
+                 body=None, fail_code=None, tenant=None, skip=0, late=False, expire_tokens=False,
+                 rendezvous=0):
         if not path:
             raise ValueError("add_fault needs path= (exact, or a prefix ending with *)")
         self.method = method.upper() if method else None
@@ -115,6 +120,11 @@ class Fault:
         # `delay` before answering (a lost answer to a write that happened); expire_tokens: every
         # token expires once this call has been answered (token expiry in the middle of a run).
         self.skip, self.late, self.expire_tokens = int(skip), bool(late), bool(expire_tokens)
+        # rendezvous: hold each matching call until that many have arrived (at most
+        # RENDEZVOUS_TIMEOUT seconds), then let them all go on together: two runs that read the
+        # same list at the same moment, whatever the load on the machine.
+        self.rendezvous = int(rendezvous)
+        self.barrier = threading.Barrier(self.rendezvous) if self.rendezvous > 1 else None
 
     def matches(self, tenant, method, path):
         if self.method and self.method != method:
@@ -166,7 +176,7 @@ class Fault:
 
     def as_dict(self):
         keys = ("method", "path", "status", "times", "headers", "delay", "body", "fail_code", "tenant", "skip",
-                "late", "expire_tokens")
+                "late", "expire_tokens", "rendezvous")
         return {k: getattr(self, k) for k in keys}
 
 
@@ -291,13 +301,15 @@ class Sandbox:
             self._log = []
 
     def add_fault(self, method=None, path=None, status=None, times=1, headers=None, delay=0.0,
-                  body=None, fail_code=None, tenant=None, skip=0, late=False, expire_tokens=False):
+                  body=None, fail_code=None, tenant=None, skip=0, late=False, expire_tokens=False,
+                  rendezvous=0):
         """Answer the next `times` matching calls (after `skip` untouched ones) with a fault
         instead of executing them. delay only (no status/body/fail_code): answer normally after
         `delay` seconds (with late=True: execute first, then wait before answering).
-        expire_tokens=True: every token expires after the faulted call."""
+        expire_tokens=True: every token expires after the faulted call. rendezvous=N: each
+        matching call waits until N of them have arrived, then all go on together."""
         fault = Fault(method, path, status, times, headers, delay, body, fail_code, tenant, skip, late,
-                      expire_tokens)
+                      expire_tokens, rendezvous)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -507,6 +519,11 @@ class Sandbox:
                 fault.times -= 1
                 if fault.times <= 0:
                     self._faults.remove(fault)
+        if fault and fault.barrier is not None:
+            try:
+                fault.barrier.wait(RENDEZVOUS_TIMEOUT)
+            except threading.BrokenBarrierError:
+                pass          # the others never came: answer anyway (the test then fails on its assertions)
         if fault and fault.delay and not fault.late:
             time.sleep(fault.delay)
         with self._lock:
