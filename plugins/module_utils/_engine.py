@@ -31,6 +31,7 @@ from __future__ import annotations
 import copy
 
 from ansible_collections.mailsec.mimecast.plugins.module_utils._client import MimecastError
+from ansible_collections.mailsec.mimecast.plugins.module_utils._shapes import key_summary
 
 STATES = ("merged", "replaced", "overridden", "deleted", "gathered")
 ON_DUPLICATE = ("fail", "keep_newest")
@@ -44,6 +45,19 @@ NARRATIVE_MAX = 200
 
 class EngineError(MimecastError):
     pass
+
+
+def _check_item(item, collection):
+    """Refuse to plan on an object that was not understood: without an id it cannot be matched,
+    updated or deleted, and planning around it could create a duplicate."""
+    if isinstance(item, dict) and item.get("id") not in (None, "") and not isinstance(item.get("id"), (dict, list)):
+        return
+    raise EngineError(
+        "Mimecast listed a %s the collection does not understand (no id); its keys (values left out): %s. "
+        "Nothing was changed." % (collection.label, key_summary(item)),
+        path=collection.path,
+        fix="Report this response shape (the message holds no values) to the mailsec.mimecast maintainers.",
+    )
 
 
 def describe_write(action, key_name, key, collection, object_id, **extra):
@@ -268,6 +282,7 @@ class Engine:
         for name in collection_names:
             collection = self.spec.collections[name]
             for item in collection.list(self.client):
+                _check_item(item, collection)
                 entry = self.spec.from_api(name, item)
                 stored = entry.get(tag_field)
                 entry[tag_field], owned = self._untag(stored)
