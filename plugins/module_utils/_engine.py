@@ -48,13 +48,16 @@ class EngineError(MimecastError):
 
 
 def _check_item(item, collection):
-    """Refuse to plan on an object that was not understood: without an id it cannot be matched,
-    updated or deleted, and planning around it could create a duplicate."""
-    if isinstance(item, dict) and item.get("id") not in (None, "") and not isinstance(item.get("id"), (dict, list)):
+    """Refuse to plan on an object that was not understood: without an id it cannot be updated or
+    deleted, and without its narrative it cannot be matched, so planning around it could create
+    a duplicate."""
+    missing = [f for f in collection.required if not isinstance(item, dict)
+               or item.get(f) in (None, "") or isinstance(item.get(f), (dict, list))]
+    if not missing:
         return
     raise EngineError(
-        "Mimecast listed a %s the collection does not understand (no id); its keys (values left out): %s. "
-        "Nothing was changed." % (collection.label, key_summary(item)),
+        "Mimecast listed a %s the collection does not understand (no %s); its keys (values left out): %s. "
+        "Nothing was changed." % (collection.label, " or ".join(missing), key_summary(item)),
         path=collection.path,
         fix="Report this response shape (the message holds no values) to the mailsec.mimecast maintainers.",
     )
@@ -120,6 +123,9 @@ class Collection:
     """One Mimecast list the module manages: a REST collection by default."""
 
     can_update = True
+    # Fields every listed object must carry to be understood (checked before planning). REST
+    # policies always carry their description (Mimecast requires it on create).
+    required = ("id", "description")
     # True when Mimecast refuses a second object with the same key (managed URLs): a
     # replacement must then delete the old object before creating the new one.
     key_unique = False
@@ -149,6 +155,8 @@ class ClassicCollection(Collection):
     """A list behind classic ``/api/...`` functions (list / create / delete, no update)."""
 
     can_update = False
+    # Classic objects may lack the narrative (a managed URL without a comment), never the id.
+    required = ("id",)
 
     def __init__(self, name, label, list_path, create_path, delete_path, list_data=None):
         super().__init__(name, list_path, label)

@@ -280,7 +280,7 @@ def test_engine_refuses_to_plan_on_an_item_without_an_id():
     writes = []
     pages = [{"meta": {}, "definitions": [dict(policy(0), id=None, secret=SECRET)]}]
     engine = Engine(client_for({IP_PATH: pages}, writes), AntiSpoofBypassSpec())
-    with pytest.raises(EngineError, match="does not understand") as err:
+    with pytest.raises(EngineError, match="does not understand .no id.") as err:
         engine.run("merged", [{"description": "Obj 0", "source_ips": ["52.201.210.30"]}])
     assert SECRET not in str(err.value) and "secret (string)" in str(err.value)
     assert writes == []
@@ -341,3 +341,13 @@ def test_dated_policy_read_back_under_the_other_name_is_not_repatched():
         "merged", [{"description": "Obj 0", "source_ips": ["52.201.210.30"], "valid_from": DATED["from"],
                     "valid_to": "2099-12-31"}])
     assert result["changed"] is False and writes == []
+
+
+def test_engine_refuses_to_plan_on_a_policy_without_a_description():
+    """A policy read without its description would be unowned and the entry created again."""
+    writes = []
+    item = {k: v for k, v in policy(0).items() if k != "description"}
+    engine = Engine(client_for({IP_PATH: [{"definitions": [item]}]}, writes), AntiSpoofBypassSpec())
+    with pytest.raises(EngineError, match=r"no description.*Nothing was changed"):
+        engine.run("merged", [{"description": "Obj 0", "source_ips": ["52.201.210.30"]}])
+    assert writes == []
