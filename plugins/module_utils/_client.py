@@ -12,7 +12,8 @@
   per client object (one per task); refreshed once when an API call answers 401.
 * API 1.0 (legacy): HMAC-SHA1 request signing, for the classic ``/api/...`` paths only.
 * Classic envelope (``meta``/``data``/``fail``) with ``meta.pagination.next`` paging,
-  and REST collections with cursor paging.
+  and REST collections with cursor paging; every list page is read by ``_shapes.read_page``
+  (the one place that knows the accepted list and paging shapes).
 * 429: waits ``X-RateLimit-Reset`` milliseconds (the call was not executed), bounded
   by ``rate_limit_max_wait`` seconds in total, then retries any verb.
 * 5xx and connection errors: retried only for reads, with a warning each time.
@@ -41,25 +42,13 @@ except ImportError:  # pragma: no cover - exercised by the sanity import test
 else:
     HTTPX_IMPORT_ERROR = None
 
+from ansible_collections.mailsec.mimecast.plugins.module_utils._shapes import CLASSIC, REST, ShapeError, read_page
 from ansible_collections.mailsec.mimecast.plugins.module_utils._version import COLLECTION_VERSION
 
 TOKEN_PATH = "/oauth/token"
 # Refresh a token this many seconds before Mimecast says it expires.
 TOKEN_EARLY_REFRESH = 60
 REST_PAGE_SIZE = 100
-# Keys under which Mimecast's REST lists return their items. Mimecast documents neither; the Mimecast
-# Terraform provider (github.com/Scriptception/terraform-provider-mimecast, internal/client/resources.go)
-# reads ``policies`` for some types and ``definitions`` for others, so both are accepted and anything else fails.
-REST_LIST_KEYS = ("definitions", "policies")
-# Where REST lists carry the next-page cursor: not documented by Mimecast; these are the places the
-# Terraform provider above accepts (internal/client/client.go).
-REST_NEXT_KEYS = (
-    ("nextPageToken",),
-    ("nextPage",),
-    ("pagination", "next"),
-    ("pagination", "nextPage"),
-    ("pagination", "nextPageToken"),
-)
 LOOPBACK_NAMES = ("localhost",)
 
 # Mimecast's API hosts; the client secret (or the API 1.0 keys) is sent only to these, to a
@@ -542,6 +531,7 @@ class MimecastClient(HttpClient):
         """
         items = []
         token = None
+        seen_tokens = set()
         while True:
             body = {"data": list(data) if data is not None else []}
             if paginate:
@@ -555,12 +545,20 @@ class MimecastClient(HttpClient):
                 payload = dict(payload, fail=[f for f in payload.get("fail") or []
                                               if _first_error({"fail": [f]})[0] not in tolerate])
             self._raise_for_status(response, payload, path)
-            page = payload.get("data") or []
-            if not isinstance(page, list):
-                raise MimecastError("Mimecast answered %s with a data field that is not a list." % path, path=path)
+            if paginate:
+                page, token = self._page(payload, path, CLASSIC, response)
+                if token and token in seen_tokens:
+                    raise MimecastError(
+                        "Mimecast returned the same page token twice for %s; stopping to avoid a loop. "
+                        "Nothing was changed." % path, path=path)
+                seen_tokens.add(token)
+            else:
+                page, token = payload.get("data") or [], None
+                if not isinstance(page, list):
+                    raise MimecastError("Mimecast answered %s with a data field that is not a list." % path,
+                                        path=path)
             items.extend(page)
-            token = ((payload.get("meta") or {}).get("pagination") or {}).get("next")
-            if not paginate or not token:
+            if not token:
                 return items
 
     # ------------------------------------------------------------------ REST
@@ -576,58 +574,34 @@ class MimecastClient(HttpClient):
             response = self._send("GET", path, kind="read", params=params)
             payload = self._json(response, path)
             self._raise_for_status(response, payload, path)
-            items.extend(self._list_items(payload, path))
-            token = self._next_token(payload, path)
+            page, token = self._page(payload, path, REST, response)
+            items.extend(page)
             if not token:
                 return items
             if token in seen_tokens:
                 raise MimecastError(
-                    "Mimecast returned the same page token twice for %s; stopping to avoid a loop." % path,
+                    "Mimecast returned the same page token twice for %s; stopping to avoid a loop. "
+                    "Nothing was changed." % path,
                     path=path,
                 )
             seen_tokens.add(token)
 
-    @staticmethod
-    def _list_items(payload, path):
-        if not isinstance(payload, dict):
-            raise MimecastError("Mimecast answered %s with a list body that is not an object." % path, path=path)
-        for key in REST_LIST_KEYS:
-            if key in payload:
-                value = payload[key]
-                if not isinstance(value, list):
-                    raise MimecastError("%s: %r is not a list." % (path, key), path=path)
-                return value
-        # An unknown shape must never be read as "no objects": that would create duplicates.
-        raise MimecastError(
-            "Mimecast answered %s without any of the list keys the collection knows (%s); "
-            "its keys were %s. Nothing was changed."
-            % (path, ", ".join(REST_LIST_KEYS), sorted(payload)),
-            path=path,
-            fix="Report this response shape to the mailsec.mimecast maintainers.",
-        )
-
-    @staticmethod
-    def _next_token(payload, path):
-        meta = payload.get("meta") or {}
-        for chain in REST_NEXT_KEYS:
-            node = meta
-            for key in chain:
-                node = node.get(key) if isinstance(node, dict) else None
-            if node:
-                return node
-        unknown = sorted(
-            k for k in _flatten_keys(meta) if any(w in k.lower() for w in ("next", "cursor", "token"))
-        )
-        known = {".".join(c) for c in REST_NEXT_KEYS}
-        unknown = [k for k in unknown if k not in known]
-        if unknown:
+    def _page(self, payload, path, shape, response):
+        """(items, next token) of one list page, through the one shape layer (``_shapes``)."""
+        try:
+            if response.status_code == 204 or not response.content:
+                raise ShapeError("the body is empty", "no body")
+            return read_page(payload, shape)
+        except ShapeError as exc:
+            # An answer the collection does not understand must never read as "no objects":
+            # the declarative engine would then create duplicates. Keys and types only, no values.
             raise MimecastError(
-                "Mimecast answered %s with paging keys the collection does not know (%s); refusing "
-                "to treat the list as complete. Nothing was changed." % (path, ", ".join(unknown)),
+                "Mimecast answered %s with a %s the collection does not understand: %s. Its keys "
+                "(values left out): %s. Nothing was changed." % (path, shape.name, exc.problem, exc.keys),
                 path=path,
-                fix="Report this response shape to the mailsec.mimecast maintainers.",
+                fix="Report this response shape (the message holds no values) to the mailsec.mimecast "
+                "maintainers; the run refuses to guess rather than create duplicates.",
             )
-        return None
 
     def rest_create(self, path, body):
         response = self._send("POST", path, kind="write", json=body)
@@ -653,13 +627,3 @@ class MimecastClient(HttpClient):
         payload = self._json(response, path)
         self._raise_for_status(response, payload, path)
 
-
-def _flatten_keys(node, prefix=""):
-    if not isinstance(node, dict):
-        return []
-    keys = []
-    for key, value in node.items():
-        name = prefix + str(key)
-        keys.append(name)
-        keys.extend(_flatten_keys(value, name + "."))
-    return keys

@@ -31,6 +31,7 @@ from __future__ import annotations
 import copy
 
 from ansible_collections.mailsec.mimecast.plugins.module_utils._client import MimecastError
+from ansible_collections.mailsec.mimecast.plugins.module_utils._shapes import key_summary
 
 STATES = ("merged", "replaced", "overridden", "deleted", "gathered")
 ON_DUPLICATE = ("fail", "keep_newest")
@@ -44,6 +45,22 @@ NARRATIVE_MAX = 200
 
 class EngineError(MimecastError):
     pass
+
+
+def _check_item(item, collection):
+    """Refuse to plan on an object that was not understood: without an id it cannot be updated or
+    deleted, and without its narrative it cannot be matched, so planning around it could create
+    a duplicate."""
+    missing = [f for f in collection.required if not isinstance(item, dict)
+               or item.get(f) in (None, "") or isinstance(item.get(f), (dict, list))]
+    if not missing:
+        return
+    raise EngineError(
+        "Mimecast listed a %s the collection does not understand (no %s); its keys (values left out): %s. "
+        "Nothing was changed." % (collection.label, " or ".join(missing), key_summary(item)),
+        path=collection.path,
+        fix="Report this response shape (the message holds no values) to the mailsec.mimecast maintainers.",
+    )
 
 
 def describe_write(action, key_name, key, collection, object_id, **extra):
@@ -106,6 +123,9 @@ class Collection:
     """One Mimecast list the module manages: a REST collection by default."""
 
     can_update = True
+    # Fields every listed object must carry to be understood (checked before planning). REST
+    # policies always carry their description (Mimecast requires it on create).
+    required = ("id", "description")
     # True when Mimecast refuses a second object with the same key (managed URLs): a
     # replacement must then delete the old object before creating the new one.
     key_unique = False
@@ -135,6 +155,8 @@ class ClassicCollection(Collection):
     """A list behind classic ``/api/...`` functions (list / create / delete, no update)."""
 
     can_update = False
+    # Classic objects may lack the narrative (a managed URL without a comment), never the id.
+    required = ("id",)
 
     def __init__(self, name, label, list_path, create_path, delete_path, list_data=None):
         super().__init__(name, list_path, label)
@@ -268,6 +290,7 @@ class Engine:
         for name in collection_names:
             collection = self.spec.collections[name]
             for item in collection.list(self.client):
+                _check_item(item, collection)
                 entry = self.spec.from_api(name, item)
                 stored = entry.get(tag_field)
                 entry[tag_field], owned = self._untag(stored)

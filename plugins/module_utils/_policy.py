@@ -168,15 +168,30 @@ def target_from_api(item, side):
     return {"type": kind, "value": value}
 
 
-def date_from_api(item, side, date_field):
-    """Eternal dates read back as 1900-01-01 / 2100-01-01: both mean 'eternal'."""
+# Mimecast names the validity dates fromDate/toDate on classic policies and on REST greylisting,
+# fromDateTime/toDateTime on the other REST policies; the Mimecast Terraform provider decodes both
+# names on every policy read (github.com/Scriptception/terraform-provider-mimecast,
+# internal/client/types.go, type Policy). Which name a tenant answers with is not documented, so
+# both are read for every policy type: a dated policy never reads as eternal because of the name.
+DATE_NAMES = {"from": ("fromDateTime", "fromDate"), "to": ("toDateTime", "toDate")}
+
+
+def date_from_api(item, side, date_field=None):
+    """The validity date of one side ('from' / 'to') as normalise_date returns it, or 'eternal'.
+
+    ``date_field`` (the name the module writes) is read first, then the other naming. Eternal
+    dates read back as 1900-01-01 / 2100-01-01: both mean 'eternal'."""
     if item.get(side + "Eternal"):
         return ETERNAL
-    value = item.get(date_field)
-    if not value or value.startswith("1900-01-01") or value.startswith("2100-01-01"):
+    names = [date_field] if date_field else []
+    names += [n for n in DATE_NAMES[side] if n not in names]
+    value = next((item[n] for n in names if item.get(n)), None)
+    if not value or (isinstance(value, str) and value[:10] in ("1900-01-01", "2100-01-01")):
         return ETERNAL
+    if not isinstance(value, str):
+        return value
     try:
-        return normalise_date(value, date_field)
+        return normalise_date(value, date_field or names[0])
     except GuardrailError:
         return value
 

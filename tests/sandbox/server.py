@@ -84,6 +84,50 @@ def is_write(method, path):
     return method in ("POST", "PATCH", "PUT", "DELETE")
 
 
+# Alternative REST list shapes the sandbox can answer with (Sandbox(shapes=...), the control
+# endpoint POST /_sandbox/shapes, or --shapes): each is a shape public clients accept or one
+# real Mimecast answer shows, so the collection's one shape layer is tested against them.
+# The default (no shape) is unchanged.
+#  wrapped      items as {"id", "option", "policy": {...}}: the classic get-policy item shape
+#               (integrations.mimecast.com endpoint reference policies/antispoofing-spf-bypass/get-policy).
+#  top_token    the next-page token as a top-level "nextToken" (the Akonis Mimecast library,
+#               github.com/Akonis-cybersecurity/Mimecast-Akonis-automation-library,
+#               mimecast_modules/actions/action_get_blocked_sender_policies.py).
+#  both_keys    the other list key ("definitions" / "policies") present and empty next to the
+#               filled one (the Terraform provider reads the filled one:
+#               github.com/Scriptception/terraform-provider-mimecast internal/client/resources.go).
+#  omit_empty   an empty page leaves out its list key (both public clients above read that as empty).
+#  empty_page   the first page of a list is empty and points at the real first page.
+#  other_dates  policy read-backs name the validity dates the other way (fromDate/toDate <->
+#               fromDateTime/toDateTime; the Terraform provider decodes both, internal/client/types.go).
+LIST_SHAPES = ("wrapped", "top_token", "both_keys", "omit_empty", "empty_page", "other_dates")
+DATE_SWAP = {"fromDateTime": "fromDate", "toDateTime": "toDate", "fromDate": "fromDateTime",
+             "toDate": "toDateTime"}
+
+
+def check_shapes(shapes):
+    """The shape names as a frozenset; "alternative" means all of them."""
+    names = {shapes} if isinstance(shapes, str) else set(shapes or ())
+    if "alternative" in names:
+        names = (names - {"alternative"}) | set(LIST_SHAPES)
+    unknown = sorted(names - set(LIST_SHAPES))
+    if unknown:
+        raise ValueError("unknown list shape(s) %s; known: %s, alternative"
+                         % (", ".join(unknown), ", ".join(LIST_SHAPES)))
+    return frozenset(names)
+
+
+def swap_dates(item):
+    """A read-back item with its validity dates under the other naming."""
+    return {DATE_SWAP.get(k, k): v for k, v in item.items()}
+
+
+def wrap_item(item):
+    """The classic get-policy shape: id and option outside, everything else under "policy"."""
+    outside = {k: item[k] for k in ("id", "option") if k in item}
+    return dict(outside, policy={k: v for k, v in item.items() if k not in outside})
+
+
 class PageTokens:
     """Opaque page tokens; a token only works for the list (scope) that issued it."""
 
@@ -184,12 +228,13 @@ class Sandbox:
     """Mimecast stand-in. Use as a context manager or start()/stop()."""
 
     def __init__(self, tenants=None, page_size=3, token_ttl=1800, rate_limit=1000,
-                 entra_token_ttl=3599, exo_page_size=3):
+                 entra_token_ttl=3599, exo_page_size=3, shapes=()):
         tenants = DEFAULT_TENANTS if tenants is None else tenants
         self.tenants = {name: entra_defaults(name, tenant_config(name, cfg))
                         for name, cfg in tenants.items()}
         self.page_size, self.token_ttl, self.rate_limit = int(page_size), token_ttl, rate_limit
         self.page_tokens = PageTokens()
+        self.shapes = self._initial_shapes = check_shapes(shapes)
         self.ms = Microsoft(self, entra_token_ttl, exo_page_size)
         self.verbose = False
         self.url = None
@@ -228,9 +273,10 @@ class Sandbox:
 
     # ------------------------------------------------------------------ test control
     def reset(self):
-        """Every tenant back to its initial state; request log and faults cleared.
-        Issued tokens stay valid (use expire_tokens() for that)."""
+        """Every tenant back to its initial state; request log and faults cleared; list shapes
+        back to the constructor's. Issued tokens stay valid (use expire_tokens() for that)."""
         with self._lock:
+            self.shapes = self._initial_shapes
             self._data = {name: dict(tenant_state(cfg), **self.ms.initial_state(cfg))
                           for name, cfg in self.tenants.items()}
             self._log, self._faults, self._windows = [], [], {}
@@ -328,6 +374,13 @@ class Sandbox:
             for entry in self._tokens.values():
                 entry[1] = 0
             self.ms.expire_tokens()
+
+    def set_shapes(self, shapes):
+        """Answer REST lists in the alternative shapes named (see LIST_SHAPES); () = default."""
+        names = check_shapes(shapes)
+        with self._lock:
+            self.shapes = names
+        return sorted(names)
 
     def set_page_size(self, n):
         if int(n) < 1:
@@ -673,11 +726,35 @@ class Sandbox:
             return 400, rest_error("err_validation_invalid_page_token", "Invalid pageToken",
                                    "pageToken"), {}
         items = list(self._data[tenant]["collections"][coll.name].items())
+        shapes = self.shapes
         meta = {"pageSize": size}
-        if start + size < len(items):
-            meta["nextPageToken"] = self.page_tokens.encode(start + size, coll.name)
+        following = start + size if start + size < len(items) else None
         listed = [self._readback(coll, i, r) for i, r in items[start:start + size]]
-        return 200, {"meta": meta, coll.list_key: listed}, {}
+        if "empty_page" in shapes and items and not query.get("pageToken"):
+            listed, following = [], 0
+        if following is not None:
+            token = self.page_tokens.encode(following, coll.name)
+            if "top_token" in shapes:
+                body = {"nextToken": token}
+            else:
+                body, meta["nextPageToken"] = {}, token
+        else:
+            body = {}
+        listed = [self._shaped(coll, item) for item in listed]
+        body["meta"] = meta
+        if listed or "omit_empty" not in shapes:
+            body[coll.list_key] = listed
+        if "both_keys" in shapes:
+            body[{"definitions": "policies", "policies": "definitions"}[coll.list_key]] = []
+        return 200, body, {}
+
+    def _shaped(self, coll, item, listed=True):
+        """One read-back item in the alternative shapes switched on."""
+        if "other_dates" in self.shapes and "fromEternal" in item:
+            item = swap_dates(item)
+        if listed and "wrapped" in self.shapes:
+            item = wrap_item(item)
+        return item
 
     def _rest_create(self, coll, body, tenant):
         if body is MALFORMED:
@@ -711,7 +788,7 @@ class Sandbox:
                 return 400, {"errors": [e.as_dict() for e in exc.errors]}, {}
             if stored != rec["body"]:
                 rec["body"], rec["lastUpdated"] = stored, now_string()
-        return 200, self._readback(coll, oid, rec), {}
+        return 200, self._shaped(coll, self._readback(coll, oid, rec), listed=False), {}
 
     # ------------------------------------------------------------------ HTTP control API
     def _control(self, method, path, query, raw):
@@ -738,6 +815,8 @@ class Sandbox:
             ("POST", "expire-tokens"): lambda: self.expire_tokens() or {"ok": True},
             ("POST", "clear-requests"): lambda: self.clear_requests() or {"ok": True},
             ("POST", "page-size"): lambda: self.set_page_size(args["page_size"]) or {"ok": True},
+            ("GET", "shapes"): lambda: {"shapes": sorted(self.shapes), "known": list(LIST_SHAPES)},
+            ("POST", "shapes"): lambda: {"shapes": self.set_shapes(args.get("shapes") or ())},
             ("POST", "deliver"): lambda: {"id": self.deliver(
                 args["tenant"], args["sender"], args["recipients"], args.get("subject", ""),
                 args["sender_ip"], args.get("html", ""), args.get("received"))},
@@ -808,14 +887,21 @@ def main(argv=None):
     parser.add_argument("--entra-token-ttl", type=int, default=3599, help="Entra token lifetime (s)")
     parser.add_argument("--exo-page-size", type=int, default=3,
                         help="Exchange Online Get-* page size (then @odata.nextLink)")
+    parser.add_argument("--shapes", default="",
+                        help="comma-separated alternative REST list shapes (%s) or 'alternative' for all"
+                        % ", ".join(LIST_SHAPES))
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     opts = parser.parse_args(argv)
     tenants = None
     if opts.tenants:
         with open(opts.tenants, encoding="utf-8") as handle:
             tenants = json.load(handle)
+    try:
+        shapes = check_shapes([n.strip() for n in opts.shapes.split(",") if n.strip()])
+    except ValueError as exc:
+        parser.error(str(exc))
     sandbox = Sandbox(tenants, opts.page_size, opts.token_ttl, opts.rate_limit,
-                      opts.entra_token_ttl, opts.exo_page_size)
+                      opts.entra_token_ttl, opts.exo_page_size, shapes)
     sandbox.verbose = opts.verbose
     # Stop on SIGINT/SIGTERM from before the address is printed: a caller that reads the
     # address and stops the server at once must get a clean exit, not -15.
