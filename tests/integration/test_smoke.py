@@ -11,8 +11,8 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._smoke import END
 
 PLAYBOOK = ROOT / "playbooks" / "smoke.yml"
 CG = "/policy-management/cloud-gateway/v1/"
-SECRETS_OF_THE_TENANT = ["Sim relay 7f3a", "Quarterly VIPs 9c1d", "vip.person@corp.example", "sim-sender@vendor.example",
-                         "docs-sim.example", "52.201.210.35", "Smoke subject 4e2b"]
+SECRETS_OF_THE_TENANT = ["Sim relay 7f3a", "Quarterly VIPs 9c1d", "vip.person@corp.example",
+                         "sim-sender@vendor.example", "docs-sim.example", "52.201.210.35", "Smoke subject 4e2b"]
 
 
 def seed(sandbox):
