@@ -143,7 +143,7 @@ def _flat(node, prefix=""):
     return out
 
 
-def check(endpoint, rest, items_at, fields, top):
+def check(rest, items_at, fields, top):
     """Mismatches (one line each) between one endpoint's merged shape ``top`` and what the collection expects."""
     problems = []
     notes = []
@@ -263,7 +263,7 @@ def smoke(client, recorder, window_minutes=5, now=None):
             messages = [m for page in found if isinstance(page, dict) for m in page.get("trackedEmails") or []
                         if isinstance(m, dict) and m.get("id")]
         answer = recorder.answers.get((method, path), {"calls": 0, "statuses": [], "shape": None})
-        problems, notes = check(path, method == "GET", items_at, fields, answer["shape"])
+        problems, notes = check(method == "GET", items_at, fields, answer["shape"])
         results[label] = {
             "endpoint": "%s %s" % (method, path), "calls": answer["calls"], "statuses": answer["statuses"],
             "error": error, "mismatches": problems, "notes": notes, "shape": answer["shape"],

@@ -81,6 +81,10 @@ endpoints:
   returned: always
   type: list
   elements: str
+api_calls:
+  description: How many Mimecast API calls the task made; C(write) is always 0.
+  returned: always
+  type: dict
 '''
 
 import os
