@@ -40,7 +40,9 @@ options:
     type: path
     default: mimecast-smoke-report
   search_minutes:
-    description: How many minutes back the message-finder search looks (a small window keeps it cheap).
+    description:
+      - How many minutes back the message-finder search looks (a small window keeps it cheap).
+      - From 1 to 1440.
     type: int
     default: 5
 notes:
@@ -97,16 +99,35 @@ class SmokeModule(MimecastModule):
     force_read_only = True
 
 
-def work(module, client, recorder):
+def report_dir(module):
+    """The report directory, created and checked writable before any call, or a clean failure."""
     p = module.params
-    report = smoke(client, recorder, window_minutes=p["search_minutes"])
+    if not 1 <= p["search_minutes"] <= 1440:
+        module.module.fail_json(msg="search_minutes %d is out of range; give a value from 1 to 1440 minutes "
+                                "(a small window keeps the search cheap)." % p["search_minutes"])
     directory = os.path.abspath(p["report_dir"])
-    os.makedirs(directory, exist_ok=True)
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as exc:
+        module.module.fail_json(msg="report_dir %s cannot be created (%s); give a directory you can write to. "
+                                "Nothing was called." % (directory, exc.strerror or type(exc).__name__))
+    if not os.access(directory, os.W_OK):
+        module.module.fail_json(msg="report_dir %s is not writable; give a directory you can write to. "
+                                "Nothing was called." % directory)
+    return directory
+
+
+def work(module, client, recorder, directory):
+    report = smoke(client, recorder, window_minutes=module.params["search_minutes"])
     files = []
     for name, text in (("smoke-report.json", as_json(report)), ("smoke-report.md", markdown(report))):
         path = os.path.join(directory, name)
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
+        try:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+        except OSError as exc:
+            module.module.fail_json(msg="Cannot write %s (%s); give a report_dir you can write to."
+                                    % (path, exc.strerror or type(exc).__name__), api_calls=client.api_calls)
         files.append(path)
     called = {k: v for k, v in report["endpoints"].items() if "endpoint" in v}
     return {
@@ -129,7 +150,8 @@ def main():
         ),
         supports_check_mode=True,
     )
-    module.run(lambda client: work(module, client, recorder))
+    directory = report_dir(module)
+    module.run(lambda client: work(module, client, recorder, directory))
 
 
 if __name__ == "__main__":

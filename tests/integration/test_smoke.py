@@ -93,3 +93,16 @@ def test_read_only_refuses_a_write_before_sending_it(sandbox, play):
     assert result.rc != 0 and "Read-only mode: refused the write POST" in out["msg"], out
     assert "MIMECAST_READ_ONLY" in out["msg"] and out["api_calls"]["write"] == 0
     assert sandbox.writes("demo") == [] and sandbox.state("demo")["anti-spoofing-bypass"] == []
+
+
+def test_bad_report_dir_and_window_fail_cleanly_before_any_call(sandbox, play, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    for args, reason in (({"report_dir": str(blocker / "sub")}, "cannot be created"),
+                         ({"report_dir": str(tmp_path), "search_minutes": 0}, "search_minutes 0 is out of range"),
+                         ({"report_dir": str(tmp_path), "search_minutes": 10 ** 9}, "give a value from 1 to 1440")):
+        result = play([module_task("mailsec.mimecast.mimecast_smoke_info", **args)])
+        out = result.task("t")
+        assert result.rc != 0 and reason in out["msg"], out
+        assert "module_stderr" not in out and "Traceback" not in result.stdout
+    assert sandbox.requests("demo") == []
