@@ -113,6 +113,15 @@ options:
       - If not set, the environment variable E(MIMECAST_MAX_RETRIES) is used.
     type: int
     default: 3
+  read_only:
+    description:
+      - Refuse every write call before it is sent. A task that would change something fails
+        with a message naming the refused call; reads, check mode and C(gathered) work as usual.
+      - Use it for a first run against a real tenant (the C(playbooks/smoke.yml) playbook always runs read-only).
+      - If not set, the environment variable E(MIMECAST_READ_ONLY) is used.
+    type: bool
+    default: false
+    version_added: 0.2.0
 requirements:
   - httpx
 notes:

@@ -243,7 +243,7 @@ class HttpClient:
 
     def __init__(self, base_url, timeout=30.0, validate_certs=True, rate_limit_max_wait=60.0, max_retries=3,
                  retry_backoff=0.5, warn=None, transport=None, sleep=time.sleep, clock=time.monotonic,
-                 allow_custom_url=False):
+                 allow_custom_url=False, read_only=False, observe=None):
         if httpx is None:
             raise MimecastError("The Python library httpx is required.", fix="pip install httpx")
         self.base_url = check_url(base_url, self.url_option, self.known_hosts, allow_custom=allow_custom_url,
@@ -260,6 +260,10 @@ class HttpClient:
         self._clock = clock
         self.calls = {"read": 0, "write": 0, "auth": 0}
         self.rate_limit_waited = 0.0
+        # Read-only mode (the smoke run): every write call is refused in _send, before it is sent.
+        self.read_only = bool(read_only)
+        # observe(method, path, kind, response): called with every answer (the smoke run's shape report).
+        self._observe = observe
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=float(timeout),
@@ -284,6 +288,11 @@ class HttpClient:
     # ------------------------------------------------------------------ transport
     def _send(self, method, path, kind, authenticate=True, retry_reads=None, **kwargs):
         """Send one logical request: rate-limit waits, read retries, one 401 refresh."""
+        if kind == "write" and self.read_only:
+            raise MimecastError(
+                "Read-only mode: refused the write %s %s to %s; nothing was sent." % (method, path, self.base_url),
+                code="read_only", path=path,
+                fix="Unset read_only (or MIMECAST_READ_ONLY) to let this task write.")
         if retry_reads is None:
             retry_reads = kind == "read"
         attempt = 0
@@ -346,6 +355,8 @@ class HttpClient:
             if status == 401 and authenticate and not refreshed and self._refresh_auth():
                 refreshed = True
                 continue
+            if self._observe is not None:
+                self._observe(method, path, kind, response)
             return response
 
     @staticmethod

@@ -93,6 +93,7 @@ def connection_argument_spec():
         rate_limit_max_wait=dict(type="float", default=60.0,
                                  fallback=(env_fallback, ["MIMECAST_RATE_LIMIT_MAX_WAIT"])),
         max_retries=dict(type="int", default=3, fallback=(env_fallback, ["MIMECAST_MAX_RETRIES"])),
+        read_only=dict(type="bool", default=False, fallback=(env_fallback, ["MIMECAST_READ_ONLY"])),
     )
 
 
@@ -108,6 +109,11 @@ def declarative_argument_spec(entry_options):
 
 class MimecastModule:
     """Wraps AnsibleModule: shared argspec, the client, the engine and error reporting."""
+
+    # A module that must never write (the smoke run) sets this: the client refuses every write.
+    force_read_only = False
+    # Called with (method, path, kind, response) for every answer, or None.
+    observe = None
 
     def __init__(self, argument_spec, **kwargs):
         spec = connection_argument_spec()
@@ -154,6 +160,8 @@ class MimecastModule:
                 max_retries=p["max_retries"],
                 allow_custom_url=p["allow_custom_base_url"],
                 warn=self.module.warn,
+                read_only=p["read_only"] or self.force_read_only,
+                observe=self.observe,
             )
         return self._client
 
