@@ -19,11 +19,14 @@ import datetime
 import json
 import re
 
-from ansible_collections.mailsec.mimecast.plugins.module_utils._client import (
-    REST_LIST_KEYS,
-    REST_NEXT_KEYS,
-    MimecastError,
-)
+from ansible_collections.mailsec.mimecast.plugins.module_utils._client import MimecastError
+from ansible_collections.mailsec.mimecast.plugins.module_utils._shapes import REST as REST_SHAPE
+
+# What the collection's list reader (_shapes.REST) accepts: list keys, next-page tokens at the top
+# level and under meta, and the one key items may come wrapped in.
+REST_LIST_KEYS = REST_SHAPE.list_keys
+TOP_TOKENS = tuple(chain[0] for chain in REST_SHAPE.token_paths if len(chain) == 1)
+META_TOKENS = tuple(".".join(chain[1:]) for chain in REST_SHAPE.token_paths if chain[0] == "meta")
 
 REST = "/policy-management/cloud-gateway/v1/"
 GATEWAY_FIELDS = dict(required=("id", "description"),
@@ -158,12 +161,15 @@ def check(rest, items_at, fields, top):
             problems.append("none of the list keys the collection reads (%s); top-level keys: %s"
                             % (", ".join(REST_LIST_KEYS), ", ".join(sorted(keys)) or "none"))
         elif len(found) > 1:
-            problems.append("more than one list key (%s): the collection reads only the first" % ", ".join(found))
+            notes.append("more than one list key (%s): the collection reads the one that holds items and "
+                         "fails if several do" % ", ".join(found))
         for name in sorted(keys):
-            if name not in REST_LIST_KEYS and name != "meta":
+            if name in TOP_TOKENS:
+                notes.append("the next-page token is at the top level (%s), which the collection reads" % name)
+            elif name not in REST_LIST_KEYS and name != "meta":
                 what = "a paging key outside meta" if _paging_like(name) else "an unexpected top-level key"
                 problems.append("%s: %s" % (what, name))
-        known = {".".join(chain) for chain in REST_NEXT_KEYS}
+        known = set(META_TOKENS)
         meta = keys.get("meta") or {}
         for name in _flat(meta):
             if _paging_like(name) and name not in known and not any(k.startswith(name + ".") for k in known):
@@ -188,7 +194,14 @@ def check(rest, items_at, fields, top):
         notes.append("no items at %s: the item fields could not be checked" % items_at)
         return problems, notes
     item_keys = items.get("keys") or {}
-    if len(item_keys) == 1 and "object" in next(iter(item_keys.values()))["type"].split("|"):
+    inner = item_keys.get(REST_SHAPE.unwrap) if rest else None
+    if isinstance(inner, dict) and "object" in inner["type"].split("|"):
+        # The collection's reader unwraps {"policy": {...}} (with any fields beside it) into one object.
+        notes.append("the items are wrapped in %s, which the collection unwraps" % REST_SHAPE.unwrap)
+        item_keys = dict(item_keys)
+        item_keys.pop(REST_SHAPE.unwrap)
+        item_keys.update(inner.get("keys") or {})
+    elif len(item_keys) == 1 and "object" in next(iter(item_keys.values()))["type"].split("|"):
         problems.append("the items are wrapped in one key (%s) instead of carrying their fields"
                         % next(iter(item_keys)))
     for name in fields["required"]:

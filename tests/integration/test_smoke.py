@@ -74,13 +74,15 @@ def test_smoke_lists_each_mismatch_of_an_alternative_shape(sandbox, play, tmp_pa
     assert result.rc == 0, (result.stdout, result.stderr)
     assert sandbox.writes("demo") == []
     mismatches = smoke["mismatches"]
-    assert "the items are wrapped in one key (policy) instead of carrying their fields" in mismatches[
-        "anti-spoofing policies"]
-    assert "a paging key the collection does not read: meta.nextToken" in mismatches["anti-spoofing policies"]
-    assert mismatches["greylisting policies"] == ["a paging key outside meta: nextToken"]
-    assert mismatches["blocked senders policies"] == [
-        "more than one list key (definitions, policies): the collection reads only the first"]
+    # What the collection's reader does not read is a mismatch; what it reads in another shape is a note.
+    assert mismatches["anti-spoofing policies"] == ["a paging key the collection does not read: meta.nextToken"]
+    assert "greylisting policies" not in mismatches and "blocked senders policies" not in mismatches
     assert mismatches["delivery route definitions"][0].startswith("none of the list keys")
+    report = json.loads((out_dir / "smoke-report.json").read_text())
+    notes = json.dumps(report)
+    assert "the items are wrapped in policy, which the collection unwraps" in notes
+    assert "the next-page token is at the top level (nextToken), which the collection reads" in notes
+    assert "more than one list key (definitions, policies)" in notes
     md = (out_dir / "smoke-report.md").read_text()
     assert "Wrapped one" not in md and "x1" not in md and "Mismatch" in md
 
@@ -106,3 +108,20 @@ def test_bad_report_dir_and_window_fail_cleanly_before_any_call(sandbox, play, t
         assert result.rc != 0 and reason in out["msg"], out
         assert "module_stderr" not in out and "Traceback" not in result.stdout
     assert sandbox.requests("demo") == []
+
+
+def test_smoke_against_the_alternative_shape_sandbox(sandbox, play, tmp_path):
+    """The sandbox's alternative list shapes: the run still writes nothing, and the report says how each
+    answer differs from the primary shape (values never shown)."""
+    seed(sandbox)
+    sandbox.set_shapes(["alternative"])
+    sandbox.clear_requests()
+    result, out_dir = run_smoke(play, tmp_path)
+    smoke = result.task("Call every read and write the shape report")
+    assert result.rc == 0, (result.stdout, result.stderr)
+    assert sandbox.writes("demo") == [] and smoke["api_calls"]["write"] == 0
+    text = (out_dir / "smoke-report.json").read_text()
+    assert "which the collection unwraps" in text and "at the top level (nextToken)" in text
+    assert "more than one list key" in text
+    for secret in ("mc-demo-secret", "mc-demo-client"):
+        assert secret not in text
