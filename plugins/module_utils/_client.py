@@ -637,4 +637,3 @@ class MimecastClient(HttpClient):
         response = self._send("DELETE", path, kind="write")
         payload = self._json(response, path)
         self._raise_for_status(response, payload, path)
-
