@@ -58,22 +58,25 @@ LOOPBACK_NAMES = ("localhost",)
 # API 1.0 regional hosts and the global discovery host: https://docs.swimlane.com/authentication-guides/mimecast
 # and https://www.mimecast.com/developer/documentation/ (usb, ca, je and uspcom come from the region
 # tables of public Mimecast API scripts; Jersey is spelt both jer- and je-, so both are accepted).
-MIMECAST_API_HOSTS = (
-    "api.services.mimecast.com",
-    "uk-api.services.mimecast.com",
-    "us-api.services.mimecast.com",
-    "api.mimecast.com",
-    "eu-api.mimecast.com",
-    "de-api.mimecast.com",
-    "us-api.mimecast.com",
-    "usb-api.mimecast.com",
-    "ca-api.mimecast.com",
-    "za-api.mimecast.com",
-    "au-api.mimecast.com",
-    "jer-api.mimecast.com",
-    "je-api.mimecast.com",
-    "uspcom-api.mimecast-pscom-us.com",
+API2_HOSTS = ("api.services.mimecast.com", "uk-api.services.mimecast.com", "us-api.services.mimecast.com")
+# API 1.0 (HMAC-signed classic calls) goes to the regional host of the account, with the region / account-code
+# table of Mimecast's "Identifying Mimecast Regions", https://mimecastsupport.zendesk.com/hc/en-us/articles/34000632786067;
+# public clients do the same (Cortex XSOAR's MimecastV2 integration, demisto/content
+# Packs/Mimecast/Integrations/MimecastV2/MimecastV2.py, signs calls to the configured regional base URL).
+API1_REGIONAL_HOSTS = (
+    ("https://eu-api.mimecast.com", "Europe except Germany, account codes CUK..."),
+    ("https://de-api.mimecast.com", "Germany, CDE..."),
+    ("https://us-api.mimecast.com", "United States, CUSA..."),
+    ("https://usb-api.mimecast.com", "United States B grid, CUSB..."),
+    ("https://ca-api.mimecast.com", "Canada, CCA..."),
+    ("https://za-api.mimecast.com", "South Africa, CSA..."),
+    ("https://au-api.mimecast.com", "Australia, CAU..."),
+    ("https://je-api.mimecast.com", "Offshore/Jersey; also spelt jer-api"),
+    ("https://uspcom-api.mimecast-pscom-us.com", "US public sector"),
 )
+API1_HOSTS = tuple(urlsplit(url).hostname for url, dummy in API1_REGIONAL_HOSTS) + (
+    "jer-api.mimecast.com", "api.mimecast.com")
+MIMECAST_API_HOSTS = API2_HOSTS + API1_HOSTS
 # Numeric connection options: (lowest, highest, lowest allowed itself?, unit). Checked before any call.
 OPTION_RANGES = {
     "timeout": (0, 600, False, "seconds"),

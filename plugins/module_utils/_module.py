@@ -20,6 +20,9 @@ from urllib.parse import urlsplit
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.mailsec.mimecast.plugins.module_utils._client import (
+    API1_HOSTS,
+    API1_REGIONAL_HOSTS,
+    API2_HOSTS,
     HTTPX_IMPORT_ERROR,
     MIMECAST_API_HOSTS,
     MimecastClient,
@@ -31,27 +34,6 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import ON
 from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError
 
 DEFAULT_BASE_URL = "https://api.services.mimecast.com"
-# API 2.0 hosts (OAuth2 client credentials; the token endpoint is on the same host): Mimecast's
-# "Enhancing API Gateway Resilience" https://mimecastsupport.zendesk.com/hc/en-us/articles/41019270938643
-API2_HOSTS = ("api.services.mimecast.com", "uk-api.services.mimecast.com", "us-api.services.mimecast.com")
-# API 1.0 (HMAC-signed classic calls) goes to the regional host of the account, not to the API 2.0 hosts:
-# https://docs.swimlane.com/authentication-guides/mimecast (regional hosts) and the region / account-code table
-# of Mimecast's "Identifying Mimecast Regions", https://mimecastsupport.zendesk.com/hc/en-us/articles/34000632786067;
-# public clients do the same (Cortex XSOAR's MimecastV2 integration, demisto/content
-# Packs/Mimecast/Integrations/MimecastV2/MimecastV2.py, signs calls to the configured regional base URL).
-API1_REGIONAL_HOSTS = (
-    ("https://eu-api.mimecast.com", "Europe except Germany, account codes CUK..."),
-    ("https://de-api.mimecast.com", "Germany, CDE..."),
-    ("https://us-api.mimecast.com", "United States, CUSA..."),
-    ("https://usb-api.mimecast.com", "United States B grid, CUSB..."),
-    ("https://ca-api.mimecast.com", "Canada, CCA..."),
-    ("https://za-api.mimecast.com", "South Africa, CSA..."),
-    ("https://au-api.mimecast.com", "Australia, CAU..."),
-    ("https://je-api.mimecast.com", "Offshore/Jersey; also spelt jer-api"),
-    ("https://uspcom-api.mimecast-pscom-us.com", "US public sector"),
-)
-API1_HOSTS = tuple(urlsplit(url).hostname for url, dummy in API1_REGIONAL_HOSTS) + (
-    "jer-api.mimecast.com", "api.mimecast.com")
 
 
 def api_version_problem(p):
