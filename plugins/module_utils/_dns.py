@@ -14,7 +14,6 @@ One resolver per task, configured from the module's options (``nameservers``, ``
 from __future__ import annotations
 
 import math
-import re
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
@@ -28,6 +27,14 @@ else:
     DNSPYTHON_IMPORT_ERROR = None
 
 from ansible_collections.mailsec.mimecast.plugins.module_utils._netblocks import parse_spf
+from ansible_collections.mailsec.mimecast.plugins.module_utils._spf import (  # noqa: F401 (re-exported)
+    is_spf,
+    spf_all_qualifier,
+    spf_includes,
+    spf_lookup_targets,
+    spf_lookup_terms,
+    spf_mechanisms,
+)
 
 MAX_INCLUDE_DEPTH = 10
 
@@ -108,6 +115,20 @@ class Dns:
             cidrs.extend(more)
         return cidrs, seen
 
+    def spf_lookups(self, name, record=None, depth=0, path=()):
+        """DNS lookups an SPF check of ``name`` costs (RFC 7208 section 4.6.4): the record's include, a, mx,
+        ptr, exists and redirect terms, and those of every include: and redirect= target, followed."""
+        name = name.lower().rstrip(".")
+        if name in path:
+            raise DnsError("SPF includes loop back to %s (%s)" % (name, " -> ".join(path + (name,))))
+        if depth > MAX_INCLUDE_DEPTH:
+            raise DnsError("SPF includes under %s nest deeper than %d" % (name, MAX_INCLUDE_DEPTH))
+        record = record if record is not None else self.spf(name)
+        total = len(spf_lookup_terms(record))
+        for target in spf_lookup_targets(record):
+            total += self.spf_lookups(target, depth=depth + 1, path=path + (name,))
+        return total
+
     def mx(self, name):
         return sorted((r.preference, r.exchange.to_text().rstrip(".").lower()) for r in self._query(name, "MX"))
 
@@ -124,42 +145,7 @@ def resolver_or_fail(module):
 
 
 # ---------------------------------------------------------------------------- record parsing
-# SPF (RFC 7208, https://www.rfc-editor.org/rfc/rfc7208#section-4.6.1): terms separated by
-# spaces; a mechanism is [qualifier] name [":" domain] with names matched case-insensitively
-# (ABNF strings are case-insensitive, RFC 5234 section 2.3); "+" is the default qualifier.
-_SPF_VERSION = re.compile(r"^v=spf1(\s|$)", re.I)
-_SPF_MECHANISM = re.compile(r"^([+?~-]?)([a-z][a-z0-9_.-]*)(?:[:/](.*))?$", re.I)
-
-
-def is_spf(text):
-    return bool(_SPF_VERSION.match(text.strip()))
-
-
-def spf_mechanisms(record):
-    """[(qualifier, name lower case, argument or None)] of an SPF record's mechanisms (modifiers left out)."""
-    out = []
-    for term in record.split()[1:]:
-        if "=" in term.split(":", 1)[0]:
-            continue  # a modifier such as redirect=
-        match = _SPF_MECHANISM.match(term)
-        if match:
-            out.append((match.group(1) or "+", match.group(2).lower(), match.group(3)))
-    return out
-
-
-def spf_all_qualifier(record):
-    """The qualifier of the record's first ``all`` (evaluation stops there), or None without one."""
-    for qualifier, name, dummy in spf_mechanisms(record):
-        if name == "all":
-            return qualifier
-    return None
-
-
-def spf_includes(record, domain):
-    """Whether the record has a pass (+) ``include:`` of exactly ``domain`` (case and trailing dot ignored)."""
-    want = domain.strip().lower().rstrip(".")
-    return any(q == "+" and name == "include" and (arg or "").strip().lower().rstrip(".") == want
-               for q, name, arg in spf_mechanisms(record))
+# SPF parsing lives in _spf (shared with the spf_record filter, which must not need dnspython).
 
 
 def is_dmarc(text):
