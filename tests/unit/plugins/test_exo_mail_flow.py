@@ -1,0 +1,158 @@
+# -*- coding: utf-8 -*-
+"""Planning for the Exchange Online Cloud Integrated follow-through: transport rule priority moves under
+Exchange's renumbering (Microsoft's Set-TransportRule reference, -Priority), trusted ARC sealer lists
+(Set-ArcConfig replaces the whole list), the list-changed-meanwhile retry, and the Exchange-side checks."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from ansible_collections.mailsec.mimecast.plugins.module_utils._client import MimecastError
+from ansible_collections.mailsec.mimecast.plugins.module_utils._exo_checks import check_rule_order, check_stale_sealer
+from ansible_collections.mailsec.mimecast.plugins.module_utils._exo_mail_flow import (
+    match_names,
+    parse_sealers,
+    plan_rule_order,
+    plan_sealers,
+    rule_order,
+    set_priority,
+)
+from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError
+from ansible_collections.mailsec.mimecast.plugins.modules import exo_arc_config
+
+
+def test_set_priority_renumbers_the_rules_between_old_and_new_place():
+    order = ["CI1", "CI2", "Disclaimer", "A", "B"]
+    assert set_priority(order, "Disclaimer", 0) == ["Disclaimer", "CI1", "CI2", "A", "B"]
+    assert set_priority(order, "CI1", 3) == ["CI2", "Disclaimer", "A", "CI1", "B"]
+    assert set_priority(order, "A", 3) == order
+    with pytest.raises(ValueError):
+        set_priority(order, "A", 5)
+
+
+def test_plan_puts_a_pushed_down_rule_back_with_one_call():
+    calls, after = plan_rule_order(["CI1", "CI2", "Disclaimer", "A", "B"], ["Disclaimer"])
+    assert calls == [("Disclaimer", 0)]
+    assert after == ["Disclaimer", "CI1", "CI2", "A", "B"]
+
+
+def test_plan_sends_nothing_for_rules_already_in_place():
+    assert plan_rule_order(["D", "S", "CI1", "A"], ["D", "S"]) == ([], ["D", "S", "CI1", "A"])
+    calls, after = plan_rule_order(["D", "CI1", "S", "A"], ["D", "S"])
+    assert calls == [("S", 1)] and after == ["D", "S", "CI1", "A"]
+
+
+@pytest.mark.parametrize("count", [3, 5])
+def test_plan_is_correct_for_every_order_and_keeps_others_relative_order(count):
+    rules = ["r%d" % i for i in range(count)]
+    for perm in itertools.permutations(rules):
+        for top in (["r0"], ["r2", "r0"], ["r1", "r0", "r2"]):
+            calls, after = plan_rule_order(list(perm), top)
+            assert after[:len(top)] == top
+            assert [n for n in after if n not in top] == [n for n in perm if n not in top]
+            # One call at most per named rule, none for a rule already in its final place from the start.
+            assert len(calls) <= len(top)
+            replay = list(perm)
+            for name, priority in calls:
+                replay = set_priority(replay, name, priority)
+            assert replay == after
+            if list(perm[:len(top)]) == top:
+                assert calls == []
+
+
+def test_rule_order_and_name_matching():
+    rules = [{"Name": "B", "Priority": 1}, {"Name": "a", "Priority": 0}, {"Name": "C", "Priority": 2}]
+    assert rule_order(rules) == ["a", "B", "C"]
+    assert match_names(["A", "x", "c"], rules, "rules") == (["a", "C"], ["x"])
+    with pytest.raises(GuardrailError, match="named twice"):
+        match_names(["a", "A"], rules, "rules")
+    with pytest.raises(MimecastError, match="2 transport rules"):
+        match_names(["dup"], [{"Name": "dup"}, {"Name": "Dup"}], "rules")
+
+
+def test_sealers_parse_and_plan_keep_the_others():
+    assert parse_sealers("a.example,b.example") == ["a.example", "b.example"]
+    assert parse_sealers(["a.example", "B.example, c.example"]) == ["a.example", "B.example", "c.example"]
+    assert parse_sealers(None) == [] and parse_sealers("") == []
+    current = ["a.example", "m.example", "b.example"]
+    assert plan_sealers(current, ["M.example"], "present") == current
+    assert plan_sealers(current, ["n.example"], "present") == current + ["n.example"]
+    assert plan_sealers(current, ["M.EXAMPLE"], "absent") == ["a.example", "b.example"]
+    assert plan_sealers(current, ["x.example"], "absent") == current
+    assert plan_sealers(["m.example"], ["m.example"], "absent") == []
+
+
+class FakeModule:
+    def __init__(self, check_mode=False, **params):
+        self.params = dict({"state": "present"}, **params)
+        self.check_mode, self._diff, self.warnings = check_mode, True, []
+
+    def warn(self, text):
+        self.warnings.append(text)
+
+
+class FakeClient:
+    """Answers Get-ArcConfig from a script of lists (one per read); records Set-ArcConfig."""
+
+    def __init__(self, *reads):
+        self.reads, self.sent = list(reads), []
+
+    def invoke(self, cmdlet, parameters=None, write=False):
+        if cmdlet == "Get-ArcConfig":
+            value = self.reads.pop(0) if len(self.reads) > 1 else self.reads[0]
+            return [{"Identity": "Default", "ArcTrustedSealers": ",".join(value)}]
+        assert cmdlet == "Set-ArcConfig" and write
+        self.sent.append(parameters)
+        self.reads = [parameters["ArcTrustedSealers"]]
+        return []
+
+
+def test_arc_write_replans_once_when_the_list_changed_meanwhile():
+    client = FakeClient(["a.example"], ["a.example", "new.example"])
+    module = FakeModule(sealers=["m.example"])
+    result = exo_arc_config.run(module, client)
+    assert client.sent == [{"Identity": "Default", "ArcTrustedSealers": ["a.example", "new.example", "m.example"]}]
+    assert result["retried"] is True and module.warnings and result["after"][-1] == "m.example"
+
+
+def test_arc_write_refuses_when_the_list_keeps_changing():
+    client = FakeClient(["a.example"], ["b.example"], ["c.example"])
+    with pytest.raises(MimecastError, match="changed twice"):
+        exo_arc_config.run(FakeModule(sealers=["m.example"]), client)
+    assert client.sent == []
+
+
+def test_arc_check_mode_reads_once_and_writes_nothing():
+    client = FakeClient(["a.example", "m.example"])
+    result = exo_arc_config.run(FakeModule(check_mode=True, sealers=["m.example"], state="absent"), client)
+    assert result["changed"] is True and client.sent == [] and result["after"] == ["a.example"]
+
+
+def test_arc_refuses_a_bad_sealer_before_any_call():
+    client = FakeClient(["a.example"])
+    with pytest.raises(GuardrailError, match="'m example, x'"):
+        exo_arc_config.run(FakeModule(sealers=["m example, x"]), client)
+
+
+def rules(*names):
+    return [{"name": n, "priority": i} for i, n in enumerate(names)]
+
+
+def test_check_rule_order_against_ci_rules_and_without():
+    found = check_rule_order(rules("CI1", "D", "A"), ["D"], ["CI1"])
+    assert found["status"] == "fail" and found["objects"][0]["rule"] == "D" and found["weight"] == 5
+    assert check_rule_order(rules("D", "CI1", "A"), ["D"], ["CI1"])["status"] == "pass"
+    assert check_rule_order(rules("A", "D"), ["D"])["status"] == "fail"
+    assert check_rule_order(rules("D"), ["D", "gone"])["objects"] == [{"rule": "gone", "detail": "not found in Exchange Online"}]
+    assert check_rule_order(None, ["D"])["status"] == "not_checked"
+
+
+def test_check_stale_sealer():
+    conns = [{"name": "CI send"}]
+    assert check_stale_sealer(["m.example"], ["m.example"], rules("A"), [], ["CI1"], ["CI send"])["status"] == "fail"
+    assert check_stale_sealer(["m.example"], ["m.example"], rules("A"), conns, ["CI1"], ["CI send"])["status"] == "pass"
+    assert check_stale_sealer(["x.example"], ["m.example"], rules("A"), [], ["CI1"], [])["status"] == "pass"
+    assert check_stale_sealer(["m.example"], ["m.example"], rules("A"))["status"] == "not_checked"
+    assert check_stale_sealer(["m.example"], [], rules("A"), ci_rules=["CI1"])["status"] == "not_checked"
