@@ -25,7 +25,8 @@ WEIGHTS = {"low": 1, "medium": 3, "high": 5, "critical": 10}
 
 CHECKS = {
     "MC-EXO-001": ("Named transport rules are below the Cloud Integrated rules", "high",
-                   "Cloud Integrated puts its transport rules at the top when Monitor or Protect is enabled; rules that "
+                   "Cloud Integrated puts its transport rules at the top when Monitor or Protect is enabled; rules "
+                   "that "
                    "must run first (disclaimer and signature tools) then run after them, which Mimecast warns can "
                    "cause issues and loss of mail.",
                    "Run mailsec.mimecast.exo_transport_rule_order with these rules (or the cloud_integrated role's "

@@ -190,8 +190,9 @@ def run_exo_module(module, run):
     # Credential injectors (AWX) set every variable, empty ones included: empty means not given.
     if not p["client_secret"]:
         p["client_secret"] = None
-    if p["certificate_path"] and (not os.path.exists(p["certificate_path"]) or not os.path.getsize(p["certificate_path"])):
-        if os.path.exists(p["certificate_path"]) or p["client_secret"]:
+    path = p["certificate_path"]
+    if path and (not os.path.exists(path) or not os.path.getsize(path)):
+        if os.path.exists(path) or p["client_secret"]:
             p["certificate_path"] = None
     if p["client_secret"] and p["certificate_path"]:
         module.fail_json(msg="Give either client_secret or certificate_path, not both.", api_calls={})

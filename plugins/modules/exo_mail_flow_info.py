@@ -8,7 +8,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r'''
 module: exo_mail_flow_info
-short_description: Read Exchange Online connectors, transport rules and trusted ARC sealers, with Cloud Integrated checks
+short_description: Read Exchange Online connectors, transport rules and ARC sealers, with Cloud Integrated checks
 version_added: 0.3.0
 description:
   - Reads, with C(Get-) cmdlets only, the Exchange Online inbound and outbound connectors, the transport
@@ -84,12 +84,14 @@ EXAMPLES = r'''
 
 RETURN = r'''
 inbound_connectors:
-  description: Inbound connectors (name, enabled, connector_type, sender_domains, sender_ip_addresses, TLS settings, comment).
+  description:
+    - Inbound connectors (name, enabled, connector_type, sender_domains, sender_ip_addresses, TLS settings, comment).
   returned: when gathered
   type: list
   elements: dict
 outbound_connectors:
-  description: Outbound connectors (name, enabled, connector_type, smart_hosts, use_mx_record, recipient_domains, TLS settings).
+  description:
+    - Outbound connectors (name, enabled, connector_type, smart_hosts, use_mx_record, recipient_domains, TLS settings).
   returned: when gathered
   type: list
   elements: dict
@@ -125,7 +127,11 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mailsec.mimecast.plugins.module_utils._exo import EXO_ARGUMENT_SPEC
 from ansible_collections.mailsec.mimecast.plugins.module_utils._exo_checks import check_rule_order, check_stale_sealer
-from ansible_collections.mailsec.mimecast.plugins.module_utils._exo_mail_flow import GATHER_CHOICES, gather, run_exo_module
+from ansible_collections.mailsec.mimecast.plugins.module_utils._exo_mail_flow import (
+    GATHER_CHOICES,
+    gather,
+    run_exo_module,
+)
 
 
 def run(module, client):

@@ -33,7 +33,8 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Reads the rules and returns the exact Set-TransportRule calls and the resulting order, without sending them.
+    details:
+      - Reads the rules and returns the exact Set-TransportRule calls and the resulting order, without sending them.
   diff_mode:
     support: full
     details: The rule order (name and priority of every rule) before and after.

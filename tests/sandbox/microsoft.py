@@ -460,7 +460,8 @@ def _common(rec, name, org, category):
     return {"Name": name, "Identity": name, "Guid@data.type": "System.Guid", "Guid@odata.type": "#Guid",
             "Guid": rec["Guid"], "ExchangeObjectId": rec["Guid"],
             "DistinguishedName": "CN=%s,CN=%s,CN=Transport Settings,CN=Configuration,CN=%s,"
-                                 "CN=ConfigurationUnits,DC=NAMPR01A001,DC=PROD,DC=OUTLOOK,DC=COM" % (name, category, org),
+                                 "CN=ConfigurationUnits,DC=NAMPR01A001,DC=PROD,DC=OUTLOOK,DC=COM"
+                                 % (name, category, org),
             "WhenChanged@data.type": "System.DateTime", "WhenChanged": exo_time(rec["changed"]),
             "WhenChangedUTC@data.type": "System.DateTime", "WhenChangedUTC": exo_time(rec["changed"], True),
             "OrganizationalUnitRoot": org, "IsValid": True, "ObjectState": "Unchanged"}
