@@ -20,7 +20,7 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._exo_mail_flow im
     set_priority,
 )
 from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError
-from ansible_collections.mailsec.mimecast.plugins.modules import exo_arc_config
+from ansible_collections.mailsec.mimecast.plugins.modules import exo_arc_config, exo_transport_rule_order
 
 
 def test_set_priority_renumbers_the_rules_between_old_and_new_place():
@@ -157,3 +157,37 @@ def test_check_stale_sealer():
     assert check_stale_sealer(["x.example"], ["m.example"], rules("A"), [], ["CI1"], [])["status"] == "pass"
     assert check_stale_sealer(["m.example"], ["m.example"], rules("A"))["status"] == "not_checked"
     assert check_stale_sealer(["m.example"], [], rules("A"), ci_rules=["CI1"])["status"] == "not_checked"
+
+
+class RuleClient:
+    """Get-TransportRule from a list of orders (one per read); records Set-TransportRule."""
+
+    def __init__(self, *orders):
+        self.orders, self.sent = list(orders), []
+
+    def invoke(self, cmdlet, parameters=None, write=False):
+        if cmdlet == "Get-TransportRule":
+            names = self.orders.pop(0) if len(self.orders) > 1 else self.orders[0]
+            return [{"Name": n, "Priority": i} for i, n in enumerate(names)]
+        assert cmdlet == "Set-TransportRule" and write and set(parameters) == {"Identity", "Priority"}
+        self.sent.append(parameters)
+        return []
+
+
+def test_rule_order_fails_loudly_when_the_read_back_differs():
+    client = RuleClient(["CI", "D", "A"], ["CI", "D", "A"])        # the Set did not take
+    with pytest.raises(MimecastError, match="differently than predicted"):
+        exo_transport_rule_order.run(FakeModule(rules=["D"], ci_rules=[], missing_rules="fail"), client)
+    assert client.sent == [{"Identity": "D", "Priority": 0}]
+
+
+def test_rule_order_refusals_before_any_write():
+    client = RuleClient(["CI", "D"])
+    with pytest.raises(GuardrailError, match="both rules and ci_rules"):
+        exo_transport_rule_order.run(FakeModule(rules=["D"], ci_rules=["d"], missing_rules="fail"), client)
+    with pytest.raises(GuardrailError, match="'X'"):
+        exo_transport_rule_order.run(FakeModule(rules=["D", "X"], ci_rules=[], missing_rules="fail"), client)
+    assert client.sent == []
+    done = exo_transport_rule_order.run(FakeModule(rules=["D", "X"], ci_rules=["CI"], missing_rules="ignore"),
+                                        RuleClient(["CI", "D"], ["D", "CI"]))
+    assert done["missing"] == ["X"] and done["ci_rules"] == [{"name": "CI", "priority": 1}]
