@@ -78,6 +78,9 @@ EXAMPLES = r'''
 
 - name: Only the transport rules
   mailsec.mimecast.exo_mail_flow_info:
+    tenant: contoso.onmicrosoft.com
+    app_id: "{{ exo_app_id }}"
+    certificate_path: /etc/mailsec/exo-app.pem
     gather: [transport_rules]
   register: rules
 '''
