@@ -5,11 +5,15 @@ Exchange's renumbering (Microsoft's Set-TransportRule reference, -Priority), tru
 
 from __future__ import annotations
 
+import inspect
 import itertools
 
 import pytest
+import yaml
 
-from ansible_collections.mailsec.mimecast.plugins.module_utils._client import MimecastError
+from ansible_collections.mailsec.mimecast.plugins.doc_fragments.exo import ModuleDocFragment
+from ansible_collections.mailsec.mimecast.plugins.module_utils._client import HttpClient, MimecastError
+from ansible_collections.mailsec.mimecast.plugins.module_utils._exo import EXO_ARGUMENT_SPEC, ExoClient
 from ansible_collections.mailsec.mimecast.plugins.module_utils._exo_checks import check_rule_order, check_stale_sealer
 from ansible_collections.mailsec.mimecast.plugins.module_utils._exo_mail_flow import (
     match_names,
@@ -191,3 +195,17 @@ def test_rule_order_refusals_before_any_write():
     done = exo_transport_rule_order.run(FakeModule(rules=["D", "X"], ci_rules=["CI"], missing_rules="ignore"),
                                         RuleClient(["CI", "D"], ["D", "CI"]))
     assert done["missing"] == ["X"] and done["ci_rules"] == [{"name": "CI", "priority": 1}]
+
+
+def test_exo_doc_fragment_and_client_take_every_connection_option():
+    """The three modules document the connection options through the mailsec.mimecast.exo doc fragment and
+    pass every EXO_ARGUMENT_SPEC option to ExoClient by name: an option added to the spec must be added to
+    both (this fails otherwise, instead of a validate-modules error or a TypeError at run time)."""
+    documented = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
+    assert set(documented) == set(EXO_ARGUMENT_SPEC)
+    for name, spec in EXO_ARGUMENT_SPEC.items():
+        assert documented[name]["type"] == spec["type"], name
+        assert documented[name].get("default") == spec.get("default"), name
+    accepted = set(inspect.signature(ExoClient.__init__).parameters)
+    accepted |= set(inspect.signature(HttpClient.__init__).parameters)
+    assert set(EXO_ARGUMENT_SPEC) <= accepted
