@@ -277,6 +277,35 @@ CMDLET_PARAMS = {
     "Set-InboundConnector": (dict(CONNECTOR_PARAMS, Identity=_t_string, **COMMON), ("Identity",)),
     "Remove-InboundConnector": (dict({"Identity": _t_string}, **COMMON), ("Identity",)),
 }
+# Mail flow for Cloud Integrated ([MS-mailflow] in README "Sources"): transport rule order, trusted ARC
+# sealers, outbound connectors (read).
+RULE_STATE = _t_enum("Microsoft.Exchange.MessagingPolicies.Rules.RuleState", ("Enabled", "Disabled"))
+RULE_MODE = _t_enum("Microsoft.Exchange.MessagingPolicies.Rules.RuleMode", ("Audit", "AuditAndNotify", "Enforce"))
+
+
+def _t_int(param, value):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        return int(value)
+    raise transformation_error(param, value, "System.Int32", "Input string was not in a correct format.")
+
+
+CMDLET_PARAMS.update({
+    "Get-TransportRule": ({"Identity": _t_string}, ()),
+    # Only -Priority is emulated: any condition or action parameter is refused as unknown, so a module
+    # that sent one would fail its tests.
+    "Set-TransportRule": (dict({"Identity": _t_string, "Priority": _t_int}, **COMMON), ("Identity",)),
+    "Get-ArcConfig": ({}, ()),
+    "Set-ArcConfig": (dict({"Identity": _t_string, "ArcTrustedSealers": _t_multi}, **COMMON), ("Identity",)),
+    "Get-OutboundConnector": ({"Identity": _t_string}, ()),
+})
+OUTBOUND_DEFAULTS = {
+    "Enabled": True, "ConnectorType": "Partner", "ConnectorSource": "Default", "Comment": None,
+    "SmartHosts": [], "UseMXRecord": True, "RecipientDomains": [], "IsTransportRuleScoped": False,
+    "RouteAllMessagesViaOnPremises": False, "CloudServicesMailEnabled": False, "AllAcceptedDomains": False,
+    "TlsSettings": None, "TlsDomain": None, "SenderRewritingEnabled": False, "TestMode": False,
+}
 WILDCARD_DOMAIN = re.compile(r"^(\*|(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*)$", re.I)
 
 
@@ -427,6 +456,44 @@ def render_connector(rec, org):
     return out
 
 
+def _common(rec, name, org, category):
+    return {"Name": name, "Identity": name, "Guid@data.type": "System.Guid", "Guid@odata.type": "#Guid",
+            "Guid": rec["Guid"], "ExchangeObjectId": rec["Guid"],
+            "DistinguishedName": "CN=%s,CN=%s,CN=Transport Settings,CN=Configuration,CN=%s,"
+                                 "CN=ConfigurationUnits,DC=NAMPR01A001,DC=PROD,DC=OUTLOOK,DC=COM"
+                                 % (name, category, org),
+            "WhenChanged@data.type": "System.DateTime", "WhenChanged": exo_time(rec["changed"]),
+            "WhenChangedUTC@data.type": "System.DateTime", "WhenChangedUTC": exo_time(rec["changed"], True),
+            "OrganizationalUnitRoot": org, "IsValid": True, "ObjectState": "Unchanged"}
+
+
+def render_rule(rec, priority, org):
+    """A Get-TransportRule object (Name, Priority, State, Mode, Comments, Description: the properties the
+    Get-TransportRule page's examples list, [MS-mailflow])."""
+    out = _common(rec, rec["Name"], org, "TransportVersioned")
+    out.update({"Priority": priority, "State": rec["State"], "Mode": rec["Mode"], "Comments": rec["Comments"],
+                "Description": rec["Description"], "RuleVersion": "15.0.5.6", "DlpPolicy": None,
+                "IsRuleConfigurationSupported": True})
+    return out
+
+
+def render_outbound(rec, org):
+    """A Get-OutboundConnector object ([MS-mailflow])."""
+    out = _common(rec, rec["Name"], org, "Outbound Connectors")
+    for key in OUTBOUND_DEFAULTS:
+        if isinstance(OUTBOUND_DEFAULTS[key], list):
+            out[key + "@odata.type"] = "#Collection(String)"
+        out[key] = copy.deepcopy(rec[key])
+    return out
+
+
+def render_arc(sealers, org):
+    """Get-ArcConfig: one object; ArcTrustedSealers is one comma-separated string (public readers such as
+    the ORCA report, github.com/cammurray/orca check ORCA243, split it on ",")."""
+    return {"Identity": "%s\\Default" % org, "Name": "Default", "ArcTrustedSealers": ",".join(sealers),
+            "IsValid": True, "ObjectState": "Unchanged"}
+
+
 def plain(obj):
     """An object without its @odata / @data annotations."""
     return {k: v for k, v in obj.items() if "@" not in k}
@@ -447,7 +514,8 @@ class Microsoft:
 
     # ---- tenants and credentials
     def initial_state(self, cfg):
-        return {"entra": {k: cfg[k] for k in ENTRA_MUTABLE}, "exo_connectors": {}}
+        return {"entra": {k: cfg[k] for k in ENTRA_MUTABLE}, "exo_connectors": {},
+                "exo_rules": [], "exo_arc": [], "exo_outbound": []}
 
     def tenant_by_id(self, tenant_id):
         """Sandbox tenant name for an Entra tenant GUID or its <name>.onmicrosoft.com domain."""
@@ -824,6 +892,99 @@ class Microsoft:
                 rec[key] = value
         connector_rules(rec)
         return rec
+
+    # ---- transport rules: state["exo_rules"] is the list in priority order (index = Priority)
+    def _find_rule(self, state, identity):
+        wanted = identity.strip().lower()
+        for rec in state["exo_rules"]:
+            if wanted in (rec["Name"].lower(), rec["Guid"].lower()):
+                return rec
+        raise not_found(identity, "SA0PR01A001DC01.NAMPR01A001.PROD.OUTLOOK.COM")
+
+    def _get_transportrule(self, tenant, state, params):
+        recs = [self._find_rule(state, params["Identity"])] if params.get("Identity") else state["exo_rules"]
+        return [render_rule(r, state["exo_rules"].index(r), self._org(tenant)) for r in recs], []
+
+    def _set_transportrule(self, tenant, state, params):
+        rec = self._find_rule(state, params["Identity"])
+        rules, old = state["exo_rules"], state["exo_rules"].index(rec)
+        new = params.get("Priority", old)
+        if not 0 <= new < len(rules):
+            # Valid values are 0 .. number of rules - 1 ([MS-mailflow] Set-TransportRule -Priority).
+            raise validation_error("The value of Priority '%d' is out of range. Valid values are 0 through %d."
+                                   % (new, len(rules) - 1))
+        if new == old:
+            return [], ["The command completed successfully but no settings of '%s' have been modified."
+                        % rec["Name"]]
+        if not params.get("WhatIf"):
+            # Exchange's renumbering: the rule takes the new value; the rules between its old and new
+            # place move by one.
+            rules.remove(rec)
+            rules.insert(new, rec)
+            rec["changed"] = time.time()
+        return [], []
+
+    # ---- trusted ARC sealers: state["exo_arc"] is the list
+    def _get_arcconfig(self, tenant, state, params):
+        return [render_arc(state["exo_arc"], self._org(tenant))], []
+
+    def _set_arcconfig(self, tenant, state, params):
+        if params["Identity"].strip().lower() not in ("default", "%s\\default" % self._org(tenant).lower()):
+            raise not_found(params["Identity"], "SA0PR01A001DC01.NAMPR01A001.PROD.OUTLOOK.COM")
+        if "ArcTrustedSealers" not in params:
+            raise ExoError(400, "BadRequest", "Invalid Operation",
+                           "System.Management.Automation.ParameterBindingException",
+                           "Cannot process command because of one or more missing mandatory parameters: "
+                           "ArcTrustedSealers.")
+        value = _apply_list(state["exo_arc"], params["ArcTrustedSealers"], _plain_domain)
+        if value == state["exo_arc"]:
+            return [], ["The command completed successfully but no settings of 'Default' have been modified."]
+        if not params.get("WhatIf"):
+            state["exo_arc"] = value
+        return [], []
+
+    # ---- outbound connectors (read only)
+    def _get_outboundconnector(self, tenant, state, params):
+        recs = state["exo_outbound"]
+        if params.get("Identity"):
+            wanted = params["Identity"].strip().lower()
+            recs = [r for r in recs if wanted in (r["Name"].lower(), r["Guid"].lower())]
+            if not recs:
+                raise not_found(params["Identity"], "SA0PR01A001DC01.NAMPR01A001.PROD.OUTLOOK.COM")
+        return [render_outbound(r, self._org(tenant)) for r in recs], []
+
+    def mail_flow_state(self, tenant):
+        state, org = self.sb.tenant_data(tenant), self._org(tenant)
+        return {"exo_transport_rules": [plain(render_rule(r, i, org)) for i, r in enumerate(state["exo_rules"])],
+                "exo_arc_sealers": list(state["exo_arc"]),
+                "exo_outbound_connectors": [plain(render_outbound(r, org)) for r in state["exo_outbound"]]}
+
+    def seed_mail_flow(self, tenant, collection, items):
+        """exo_transport_rules: {"Name", "State", "Mode", "Comments", "Priority"} items, appended in order, or
+        inserted at "Priority" with Exchange's renumbering (a Cloud Integrated install puts its rules at 0..);
+        exo_arc_sealers: domain names appended; exo_outbound_connectors: Get-OutboundConnector properties.
+        Returns the Guids (or the sealer list)."""
+        state = self.sb.tenant_data(tenant)
+        if collection == "exo_arc_sealers":
+            state["exo_arc"] = _apply_list(state["exo_arc"], [str(i) for i in items], _plain_domain)
+            return list(state["exo_arc"])
+        out = []
+        for item in items:
+            rec = {"Guid": str(uuid.uuid4()), "created": time.time()}
+            rec["changed"] = rec["created"]
+            if collection == "exo_outbound_connectors":
+                rec.update(copy.deepcopy(OUTBOUND_DEFAULTS), **copy_json(item))
+                state["exo_outbound"].append(rec)
+            else:
+                rec.update({"Name": item["Name"], "State": RULE_STATE("State", item.get("State", "Enabled")),
+                            "Mode": RULE_MODE("Mode", item.get("Mode", "Enforce")),
+                            "Comments": item.get("Comments"), "Description": item.get("Description", "")})
+                if any(r["Name"].lower() == rec["Name"].lower() for r in state["exo_rules"]):
+                    raise ValueError("seed exo_transport_rules: a rule named %r exists" % rec["Name"])
+                place = item.get("Priority", len(state["exo_rules"]))
+                state["exo_rules"].insert(min(int(place), len(state["exo_rules"])), rec)
+            out.append(rec["Guid"])
+        return out
 
     # ---- sandbox control helpers
     def connectors(self, tenant):

@@ -299,6 +299,7 @@ class Sandbox:
                                    for i, e in data["managed_urls"].items()]
             out["messages"] = copy_json(list(data["messages"].values()))
             out["exo_connectors"] = self.ms.connectors(tenant)
+            out.update(self.ms.mail_flow_state(tenant))
             if builtin:
                 out["settings"] = copy_json(data["settings"])
                 out["entra"] = self.ms.settings(tenant, {})
@@ -313,6 +314,8 @@ class Sandbox:
             data = self._tenant_data(tenant)
             if collection == "exo_connectors":
                 return self.ms.seed_connectors(tenant, list(items))
+            if collection in ("exo_transport_rules", "exo_arc_sealers", "exo_outbound_connectors"):
+                return self.ms.seed_mail_flow(tenant, collection, list(items))
             if collection == "internal_domains":
                 made = [internal_domain(i["domain"], i.get("inboundType", "any")) for i in items]
                 data["internal_domains"].extend(made)
