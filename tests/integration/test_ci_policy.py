@@ -21,7 +21,7 @@ def run(play, check=False, diff=False, **args):
 
 
 def ci_policies(sandbox, tenant="demo"):
-    return [p for p in sandbox.state(tenant)["cloud_integrated"] if not p["default"]]
+    return sandbox.state(tenant)["cloud_integrated"]
 
 
 def cycle(play, sandbox, config, policy_ids):
@@ -79,7 +79,7 @@ def test_monitor_pilot_then_protect_everyone_then_deleted(sandbox, play):
     assert gone.rc == 0 and out["policy_ids"] == [] and ci_policies(sandbox) == []
     assert len(sandbox.writes("demo")) == 1
     # The Default policy is still there.
-    assert [p["default"] for p in sandbox.state("demo")["cloud_integrated"]] == [True]
+    assert [p["default"] for p in sandbox.state("demo", builtin=True)["cloud_integrated"]] == [True]
 
 
 def test_gathered_shows_the_default_policy(sandbox, play):

@@ -55,9 +55,11 @@ def render(data, policy_id):
     return out
 
 
-def state(data):
-    """Every policy as read back, the Default policy first, with ``default: True`` on it."""
-    return [dict(render(data, pid), default=pid == data["default"]) for pid in data["policies"]]
+def state(data, builtin=False):
+    """The policies as read back with ``default`` set; the Default policy (first) only with builtin=True,
+    like the built-in profile groups."""
+    return [dict(render(data, pid), default=pid == data["default"]) for pid in data["policies"]
+            if builtin or pid != data["default"]]
 
 
 def error(status, code, message, field=None):

@@ -301,7 +301,7 @@ class Sandbox:
                                    for i, e in data["managed_urls"].items()]
             out["messages"] = copy_json(list(data["messages"].values()))
             out["exo_connectors"] = self.ms.connectors(tenant)
-            out["cloud_integrated"] = ci.state(data["cloud_integrated"])
+            out["cloud_integrated"] = ci.state(data["cloud_integrated"], builtin)
             if builtin:
                 out["settings"] = copy_json(data["settings"])
                 out["entra"] = self.ms.settings(tenant, {})
