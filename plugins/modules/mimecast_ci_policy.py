@@ -12,7 +12,7 @@ short_description: Keep Mimecast Email Security Cloud Integrated policies (prote
 version_added: 0.3.0
 description:
   - Manages the policies of Mimecast Email Security Cloud Integrated over the API 2.0 endpoints
-    C(/email/cloud-integrated/v1/policies): the protection mode (Monitor or Protect) and the
+    C(/email/cloud-integrated/v1/policies) - the protection mode (Monitor or Protect) and the
     targets (senders, recipients, exceptions and "address matched on").
   - The natural key is the policy description, O(config[].description); the owner tag is
     appended to it (and to the policy name of a policy the module creates).
@@ -24,7 +24,7 @@ description:
     tenant's host variables) and pass it to the next run; a policy whose id is not given is
     not seen, so a create would make a second policy with the same description.
   - The Default policy is read (it appears in RV(unmanaged) with C(default=true)) but never
-    changed: an entry that would change its targets is refused with the advice to make a new
+    changed. An entry that would change its targets is refused with the advice to make a new
     policy (Mimecast does not let the Default policy be targeted, and user-made policies take
     priority over it); changing its mode and deleting it are refused too. Every refusal happens
     before the first write.
@@ -64,7 +64,7 @@ options:
       senders:
         description:
           - The console's Sender target. Defaults to everyone (V(all)) for a new policy. Given as a
-            whole: a given O(config[].senders) replaces the policy's sender target.
+            whole; a given O(config[].senders) replaces the policy's sender target.
         type: dict
         suboptions:
           route:
