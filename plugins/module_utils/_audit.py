@@ -19,6 +19,12 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ansible_collections.mailsec.mimecast.plugins.module_utils._client import MimecastError
+from ansible_collections.mailsec.mimecast.plugins.module_utils._cloud_integrated import (
+    MODE_NAMES,
+    NO_CI_STATUSES,
+    CloudIntegratedCollection,
+)
 from ansible_collections.mailsec.mimecast.plugins.module_utils._cloud_ranges import CLOUD_RANGES
 from ansible_collections.mailsec.mimecast.plugins.module_utils._dns import (
     DnsError,
@@ -49,6 +55,7 @@ CAMPAIGN_WORDS = re.compile(r"\b(campaign|simulation|phish\w*|pilot|trial|temp\w
 MIMECAST_MX_DOMAINS = ("mimecast.com", "mimecast.co.za", "mimecast-offshore.com", "mimecast-pscom-us.com")
 DNS_CHECKS = ("MC-DNS-001", "MC-DNS-002", "MC-DNS-003")
 SPF_BYPASS_CHECKS = ("MC-ASB-001", "MC-ASB-002", "MC-ASB-003")
+CI_CHECKS = ("MC-CI-001", "MC-CI-002")
 _CLOUD = [(p, ipaddress.ip_network(c)) for p, info in CLOUD_RANGES.items() for c in info["ranges"]]
 
 # id: (title, severity, why it matters, the fix)
@@ -109,6 +116,21 @@ CHECKS = {
     "MC-DNS-003": ("DMARC missing or not enforcing", "medium",
                    "Without p=quarantine or p=reject, receivers deliver mail spoofing the domain.",
                    "Publish _dmarc.<domain> with p=quarantine, then p=reject."),
+    # Cloud Integrated (Mimecast "Getting Started" for Email Security Cloud Integrated,
+    # https://mimecastsupport.zendesk.com/hc/en-us/articles/34000408361491-Getting-Started): modes
+    # Protect, Monitor, Disabled; the Default policy cannot be targeted; user-made policies override it.
+    "MC-CI-001": ("Cloud Integrated policy left Disabled (neither Monitor nor Protect)", "medium",
+                  "A policy that is neither in Monitor nor in Protect does not act on the mail it targets. Its "
+                  "protection mode reads back as a value other than MONITOR_ONLY or ACTIVE; no public source names "
+                  "the Disabled value, so every other value is reported (with the value).",
+                  "Set the policy to Monitor or Protect (mailsec.mimecast.mimecast_ci_policy, or the console: "
+                  "Policies | Email | Mode), or delete it if it is no longer wanted."),
+    "MC-CI-002": ("Protect only through the Cloud Integrated Default policy", "low",
+                  "The Default policy is in Protect and no targeted policy is: the whole tenant was switched at "
+                  "once, and the Default policy cannot be targeted, so no pilot group or exception can be staged "
+                  "on it (user-made policies override it).",
+                  "Make a targeted policy in Protect (mailsec.mimecast.mimecast_ci_policy) for the users who "
+                  "need it, and keep the Default policy as the fallback."),
 }
 
 MANUAL_CHECKS = [
@@ -136,8 +158,13 @@ def overlaps_cloud(net):
 
 
 class Audit:
-    def __init__(self, client, dns=None, region="us", permitted_sender_groups=None, check_dns=True):
+    def __init__(self, client, dns=None, region="us", permitted_sender_groups=None, check_dns=True,
+                 ci_policy_ids=None):
         self.client = client
+        self.ci_policy_ids = list(ci_policy_ids or [])
+        # Cloud Integrated policies read (the Default policy first), or None; why CI checks were skipped.
+        self.ci = None
+        self.ci_skipped = None
         self.dns = dns
         self.region = region
         self.permitted_sender_groups = [g.lower() for g in permitted_sender_groups or []]
@@ -176,6 +203,23 @@ class Audit:
         }
         self.urls = c.classic("/api/ttp/url/get-all-managed-urls", paginate=True)
         self.groups = {g["id"]: g for g in GroupCollection().list(c)}
+        self.collect_cloud_integrated()
+
+    def collect_cloud_integrated(self):
+        """The Default policy and the given ids (Mimecast documents no call that lists CI policies)."""
+        collection = CloudIntegratedCollection(self.ci_policy_ids)
+        try:
+            self.ci = collection.list(self.client)
+        except MimecastError as exc:
+            if exc.status in NO_CI_STATUSES and collection.default_id is None:
+                # No Cloud Integrated on this account (or no permission for it): skipped, never a finding.
+                self.ci_skipped = ("Mimecast answered HTTP %s for the Cloud Integrated Default policy: no Cloud "
+                                   "Integrated on this account, or the API application may not read it" % exc.status)
+            else:
+                self.not_checked(CI_CHECKS, "Cloud Integrated policies: %s" % str(exc).rstrip("."))
+            return
+        for policy_id in collection.missing:
+            self.errors.append("Cloud Integrated policy id %s (ci_policy_ids) does not exist (HTTP 404)" % policy_id)
 
     # ------------------------------------------------------------------ checks
     def run(self):
@@ -186,6 +230,7 @@ class Audit:
         self.check_internal_domains()
         self.check_managed_urls()
         self.check_policy_hygiene()
+        self.check_cloud_integrated()
         if self.check_dns:
             self.check_domain_dns()
         elif self.want_dns:
@@ -369,9 +414,31 @@ class Audit:
             if policy not in ("quarantine", "reject"):
                 self.add("MC-DNS-003", {"domain": domain, "detail": dmarc[0] if dmarc else "no DMARC record"})
 
+    def check_cloud_integrated(self):
+        if self.ci is None:
+            return
+        default, targeted = self.ci[0], self.ci[1:]
+        for policy in self.ci:
+            mode = policy.get("protectionMode")
+            if mode not in MODE_NAMES:
+                self.add("MC-CI-001", {"policy": policy.get("description"), "id": policy.get("id"),
+                                       "default": policy is default, "protection_mode": mode})
+        if MODE_NAMES.get(default.get("protectionMode")) != "protect":
+            return
+        if any(MODE_NAMES.get(p.get("protectionMode")) == "protect" for p in targeted):
+            return
+        if not self.ci_policy_ids:
+            self.not_checked(("MC-CI-002",), "The Cloud Integrated Default policy is in Protect; whether a targeted "
+                             "policy is too cannot be read, because Mimecast documents no call that lists the "
+                             "policies: give their ids in ci_policy_ids")
+            return
+        self.add("MC-CI-002", {"policy": default.get("description"), "id": default.get("id"),
+                               "targeted_policies_read": len(targeted)})
+
     # ------------------------------------------------------------------ result
     def result(self):
-        checks = [cid for cid in CHECKS if self.want_dns or cid not in DNS_CHECKS]
+        checks = [cid for cid in CHECKS if (self.want_dns or cid not in DNS_CHECKS)
+                  and not (self.ci_skipped and cid in CI_CHECKS)]
         findings = []
         for cid in checks:
             title, severity, why, fix = CHECKS[cid]
@@ -394,4 +461,6 @@ class Audit:
             "not_checked": [{"id": f["id"], "title": f["title"], "severity": f["severity"],
                              "reasons": f["not_checked"]} for f in findings if f["status"] == "not_checked"],
             "findings": failed, "checks": findings, "counts": counts, "manual_checks": MANUAL_CHECKS,
-            "internal_domains": self.internal, "errors": self.errors}
+            "internal_domains": self.internal, "errors": self.errors,
+            "not_applicable": [{"id": cid, "title": CHECKS[cid][0], "reason": self.ci_skipped}
+                               for cid in CI_CHECKS if self.ci_skipped]}

@@ -617,6 +617,13 @@ class MimecastClient(HttpClient):
                 "maintainers; the run refuses to guess rather than create duplicates.",
             )
 
+    def rest_get(self, path):
+        """One REST object (GET by id); its shape is checked by the caller through ``_shapes``."""
+        response = self._send("GET", path, kind="read")
+        payload = self._json(response, path)
+        self._raise_for_status(response, payload, path)
+        return payload
+
     def rest_create(self, path, body):
         response = self._send("POST", path, kind="write", json=body)
         payload = self._json(response, path)

@@ -229,3 +229,20 @@ def _next_token(payload, shape, skip):
         raise ShapeError("paging keys the collection does not know (%s) hold a value; refusing to treat "
                          "the list as complete" % ", ".join(map(_name, unknown)), key_summary(payload))
     return next(iter(tokens.values()), None)
+
+
+def read_object(payload, id_keys):
+    """One object of a GET-by-id answer, or raise ShapeError.
+
+    Accepted: the bare object carrying one of ``id_keys`` with a string value. The Cloud
+    Integrated policy reads of the Mimecast Terraform provider decode exactly that shape
+    (github.com/Scriptception/terraform-provider-mimecast, ``internal/client/misc.go``
+    ``GetCloudIntegratedPolicy``; its test fixture ``internal/client/legacy_resources_test.go``
+    answers ``{"policyId": ..., "name": ..., "protectionMode": ..., "targets": {...}}``).
+    A list envelope or an object without an id is refused: it cannot be matched or updated.
+    """
+    if not isinstance(payload, dict):
+        raise ShapeError("the body is %s, not an object" % _type(payload), _type(payload))
+    if not any(isinstance(payload.get(k), str) and payload.get(k) for k in id_keys):
+        raise ShapeError("the object carries none of %s as a string" % ", ".join(id_keys), key_summary(payload))
+    return payload

@@ -26,6 +26,10 @@ description:
   - Settings the API does not expose (spam auto-allow action, threat remediation mode,
     impersonation VIP lists inside definitions, inbound DNS authentication actions) are listed as
     manual checks with their console path, never guessed.
+  - Cloud Integrated checks (the Default policy and the policies of O(ci_policy_ids)) - policies
+    neither in Monitor nor in Protect (Disabled), and Protect only through the Default policy. An
+    account whose Default policy read answers HTTP 403 or 404 (no Cloud Integrated) has these checks
+    skipped (RV(not_applicable)), never reported as findings.
   - B(Never writes.) It reads each list once (all pages), the members of each relevant group once
     and each DNS name once.
   - Returns the findings, the score and, as strings, a Markdown report and a self-contained HTML
@@ -55,6 +59,17 @@ options:
     type: list
     elements: str
     default: []
+  ci_policy_ids:
+    description:
+      - Ids of the account's Cloud Integrated policies (for example the C(policy_ids) that
+        M(mailsec.mimecast.mimecast_ci_policy) returns).
+        Mimecast documents no call that lists them, so the audit reads the Default policy and these ids only.
+      - Without ids, the check "Protect only through the Default policy" is reported as not checked when
+        the Default policy is in Protect; with ids, it judges by the policies given, so give all of them.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.3.0
   dns_checks:
     description: Run the DNS checks (SPF of bypass domains needs DNS regardless).
     type: bool
@@ -142,6 +157,14 @@ internal_domains:
   returned: always
   type: list
   elements: str
+not_applicable:
+  description:
+    - Checks that do not apply to this account (C(id), C(title), C(reason)), such as the Cloud
+      Integrated checks on an account without Cloud Integrated. They are not scored.
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.3.0
 errors:
   description: What could not be checked (for example a DNS failure), so a pass is never assumed.
   returned: always
@@ -188,7 +211,7 @@ def work(module, client):
             module.module.warn("No DNS resolver (%s): the DNS checks and SPF look-ups are reported as not "
                                "checked." % exc)
     audit = Audit(client, resolver, region=p["region"], permitted_sender_groups=p["permitted_sender_groups"],
-                  check_dns=p["dns_checks"])
+                  check_dns=p["dns_checks"], ci_policy_ids=p["ci_policy_ids"])
     result = audit.run()
     result["changed"] = False
     result["report_markdown"] = markdown(p["tenant_name"], result, p["generated"])
@@ -222,6 +245,7 @@ def main():
             tenant_name=dict(type="str", default="Mimecast tenant"),
             region=dict(type="str", default="us", choices=["us", "usb", "eu", "de", "ca", "za", "au", "uspcom", "all"]),
             permitted_sender_groups=dict(type="list", elements="str", default=[]),
+            ci_policy_ids=dict(type="list", elements="str", default=[]),
             dns_checks=dict(type="bool", default=True),
             fail_on_severity=dict(type="str", default="none", choices=["none", "low", "medium", "high", "critical"]),
             generated=dict(type="str", default=""),

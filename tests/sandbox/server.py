@@ -33,6 +33,7 @@ from .catalog import (
     ClassicError, Invalid, ValidationErrors, copy_json, deliver, internal_domain, new_id,
     now_string, render_group, render_member, tenant_config, tenant_state, tracked_email,
 )
+from . import cloud_integrated as ci
 from .microsoft import Microsoft, entra_defaults, is_microsoft_path
 from .microsoft import is_write as is_exo_write
 
@@ -277,7 +278,8 @@ class Sandbox:
         back to the constructor's. Issued tokens stay valid (use expire_tokens() for that)."""
         with self._lock:
             self.shapes = self._initial_shapes
-            self._data = {name: dict(tenant_state(cfg), **self.ms.initial_state(cfg))
+            self._data = {name: dict(tenant_state(cfg), cloud_integrated=ci.initial_state(cfg),
+                                     **self.ms.initial_state(cfg))
                           for name, cfg in self.tenants.items()}
             self._log, self._faults, self._windows = [], [], {}
 
@@ -300,6 +302,7 @@ class Sandbox:
             out["messages"] = copy_json(list(data["messages"].values()))
             out["exo_connectors"] = self.ms.connectors(tenant)
             out.update(self.ms.mail_flow_state(tenant))
+            out["cloud_integrated"] = ci.state(data["cloud_integrated"], builtin)
             if builtin:
                 out["settings"] = copy_json(data["settings"])
                 out["entra"] = self.ms.settings(tenant, {})
@@ -316,6 +319,8 @@ class Sandbox:
                 return self.ms.seed_connectors(tenant, list(items))
             if collection in ("exo_transport_rules", "exo_arc_sealers", "exo_outbound_connectors"):
                 return self.ms.seed_mail_flow(tenant, collection, list(items))
+            if collection == "cloud_integrated":
+                return ci.seed(data["cloud_integrated"], list(items))
             if collection == "internal_domains":
                 made = [internal_domain(i["domain"], i.get("inboundType", "any")) for i in items]
                 data["internal_domains"].extend(made)
@@ -699,6 +704,8 @@ class Sandbox:
         return 200, {"meta": meta, "data": data, "fail": fail}, {}
 
     def _rest(self, method, path, query, body, tenant):
+        if ci.is_ci_path(path):
+            return ci.handle(method, path, body, self._data[tenant]["cloud_integrated"], MALFORMED)
         for coll in COLLECTIONS:
             if path == coll.path:
                 if method == "GET":
