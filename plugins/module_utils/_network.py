@@ -78,12 +78,14 @@ def tls_verify(urls, validate_certs, ca_bundle=None, option="ca_bundle"):
 
 def tls_failure(exc):
     """The reason text of a certificate verification failure behind ``exc``, or None."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, ssl.SSLCertVerificationError):
-            return exc.verify_message or str(exc)
-        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
-            return str(exc)
+    chain = []
+    while exc is not None and all(exc is not seen for seen in chain):
+        chain.append(exc)
         exc = exc.__cause__ or exc.__context__
+    for error in chain:
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return error.verify_message or str(error)
+    for error in chain:
+        if "CERTIFICATE_VERIFY_FAILED" in str(error):
+            return str(error)
     return None
