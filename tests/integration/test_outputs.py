@@ -100,3 +100,44 @@ def test_audit_by_fqcn_from_a_read_only_collection_writes_to_the_chosen_dir_and_
     assert result.rc == 0 and (other / "audit" / "demo.md").is_file()
     assert custom_stats(result.stdout)["mailsec_mimecast_audit_summary"]["report_dir"] == str(other / "audit")
     assert sandbox.writes() == []
+
+
+def test_phish_role_runbook_goes_to_the_output_dir_and_set_stats(sandbox, play, tmp_path):
+    from test_phish_sim_allowlist import role
+
+    home = tmp_path / "home"
+    home.mkdir()
+    tasks = role(tmp_path / "unused")
+    del tasks[0]["vars"]["phish_sim_allowlist_runbook_dir"]
+    result = play(tasks, extra_env={"HOME": str(home), "ANSIBLE_SHOW_CUSTOM_STATS": "1",
+                                    "MAILSEC_MIMECAST_OUTPUT_DIR": ""})
+    assert result.rc == 0, result.stdout[-3000:]
+    runbook = home / "mailsec-mimecast-output" / "runbooks" / "demo-dune_security.md"
+    assert runbook.is_file()
+    entry = custom_stats(result.stdout)["mailsec_mimecast_runbooks"]["demo"]["phish_sim_allowlist"]
+    assert entry["file"] == str(runbook) and entry["profile"] == "dune_security" and entry["state"] == "present"
+    assert entry["markdown"].strip() == runbook.read_text().strip() and "## Step 1" in entry["markdown"]
+    # The same text is in the task result (AWX job events).
+    assert result.task("Return the runbook (task result and set_stats, for AWX without file access)")[
+        "ansible_stats"]["data"]["mailsec_mimecast_runbooks"]["demo"]["phish_sim_allowlist"]["file"] == str(runbook)
+
+    chosen = tmp_path / "chosen"
+    again = play(tasks, extra_env={"HOME": str(home), "MAILSEC_MIMECAST_OUTPUT_DIR": str(chosen)})
+    assert again.rc == 0 and (chosen / "runbooks" / "demo-dune_security.md").read_text() == runbook.read_text()
+
+
+def test_firewall_role_google_runbook_in_set_stats(sandbox, play, dns, tmp_path):
+    host, port = dns.address
+    variables = {"firewall_lockdown_firewall": False, "firewall_lockdown_region": ["za"],
+                 "firewall_lockdown_nameservers": [host], "firewall_lockdown_dns_port": port,
+                 "firewall_lockdown_google": True, "firewall_lockdown_google_domains": ["corp.example"],
+                 "firewall_lockdown_mx_check": False, "firewall_lockdown_tenant": "demo",
+                 "mailsec_mimecast_output_dir": str(tmp_path / "out")}
+    tasks = [{"name": "role", "ansible.builtin.include_role": {"name": "mailsec.mimecast.firewall_lockdown"},
+              "vars": variables}]
+    result = play(tasks, extra_env={"ANSIBLE_SHOW_CUSTOM_STATS": "1"})
+    assert result.rc == 0, result.stdout[-3000:]
+    runbook = tmp_path / "out" / "runbooks" / "demo-google-inbound-gateway.md"
+    entry = custom_stats(result.stdout)["mailsec_mimecast_runbooks"]["demo"]["firewall_lockdown_google"]
+    assert entry["file"] == str(runbook) and entry["markdown"].strip() == runbook.read_text().strip()
+    assert "`41.74.192.0/21`" in entry["markdown"]
