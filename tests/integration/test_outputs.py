@@ -52,7 +52,8 @@ def tenants_inventory(sandbox, tmp_path):
     lines = ["mimecast_tenants:", "  hosts:"]
     for tenant in ("demo", "acme"):
         lines += ["    %s:" % tenant, "      mimecast_base_url: %s" % sandbox.url,
-                  "      mimecast_client_id: mc-%s-client" % tenant, "      mimecast_client_secret: mc-%s-secret" % tenant]
+                  "      mimecast_client_id: mc-%s-client" % tenant,
+                  "      mimecast_client_secret: mc-%s-secret" % tenant]
     inventory.write_text("\n".join(lines) + "\n")
     return inventory
 

@@ -89,9 +89,8 @@ def test_empty_exchange_env_values_use_the_defaults(monkeypatch):
 
 
 def test_exchange_certificate_password_read_from_env_and_never_logged(monkeypatch):
-    params, dummy = validated(EXO_ARGUMENT_SPEC, monkeypatch, {"EXO_TENANT": "contoso.onmicrosoft.com",
-                                                                "EXO_APP_ID": "app",
-                                                                "EXO_CERTIFICATE_PASSWORD": "pem-pass"})
+    env = {"EXO_TENANT": "contoso.onmicrosoft.com", "EXO_APP_ID": "app", "EXO_CERTIFICATE_PASSWORD": "pem-pass"}
+    params, dummy = validated(EXO_ARGUMENT_SPEC, monkeypatch, env)
     assert params["certificate_password"] == "pem-pass"
     assert EXO_ARGUMENT_SPEC["certificate_password"]["no_log"] is True
 
