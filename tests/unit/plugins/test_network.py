@@ -197,3 +197,17 @@ def test_other_transport_errors_are_not_tls_failures():
     request = httpx.Request("GET", "https://api.services.mimecast.com/")
     assert tls_failure(httpx.ConnectError("refused", request=request)) is None
     assert tls_failure(None) is None
+
+
+def test_exchange_credential_type_carries_the_certificate_password():
+    import pathlib
+
+    import yaml
+
+    path = pathlib.Path(__file__).resolve().parents[3] / "extensions" / "awx" / "credential_type_exchange_online.yml"
+    credential = yaml.safe_load(path.read_text())
+    fields = {f["id"]: f for f in credential["inputs"]["fields"]}
+    assert fields["certificate_password"]["secret"] is True
+    assert credential["injectors"]["env"]["EXO_CERTIFICATE_PASSWORD"] == "{{ certificate_password }}"
+    for name in credential["injectors"]["env"]:
+        assert name in str(EXO_ARGUMENT_SPEC), name
