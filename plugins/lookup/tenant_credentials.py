@@ -10,7 +10,7 @@ short_description: A Mimecast tenant's API credentials from a tenant credentials
 version_added: 0.3.0
 description:
   - Reads a tenant credentials file, a YAML or JSON mapping of tenant name to
-    C({client_id: ..., client_secret: ...}), and returns the credentials of the tenants named in the terms.
+    a mapping with the keys C(client_id) and C(client_secret), and returns the credentials of the tenants named in the terms.
   - The file is what the AWX credential type C(extensions/awx/credential_type_mimecast_tenants.yml) injects
     (its path in E(MIMECAST_TENANT_CREDENTIALS_FILE)), or an Ansible Vault-encrypted file for
     C(ansible-playbook) users (give the vault password as usual, for example C(--ask-vault-pass)).
