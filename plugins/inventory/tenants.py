@@ -169,9 +169,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         if region is None and account:
             region = next((r for prefix, r in ACCOUNT_PREFIXES if account.upper().startswith(prefix)), None)
             if region is None:
+                prefixes = ", ".join(prefix for prefix, dummy in ACCOUNT_PREFIXES)
                 self._fail(path, where, "the region cannot be read from account_code %r (known prefixes: %s); set "
-                                        "'region' to one of %s." % (account, ", ".join(p for p, r in ACCOUNT_PREFIXES),
-                                                                     ", ".join(REGIONS)))
+                                        "'region' to one of %s." % (account, prefixes, ", ".join(REGIONS)))
         if region is not None and region not in REGIONS:
             self._fail(path, where, "unknown region %r; the known regions are %s." % (region, ", ".join(REGIONS)))
         base_url = self._base_url(merged, path, where)

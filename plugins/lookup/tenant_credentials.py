@@ -10,7 +10,8 @@ short_description: A Mimecast tenant's API credentials from a tenant credentials
 version_added: 0.3.0
 description:
   - Reads a tenant credentials file, a YAML or JSON mapping of tenant name to
-    a mapping with the keys C(client_id) and C(client_secret), and returns the credentials of the tenants named in the terms.
+    a mapping with the keys C(client_id) and C(client_secret), and returns the credentials of the tenants
+    named in the terms.
   - The file is what the AWX credential type C(extensions/awx/credential_type_mimecast_tenants.yml) injects
     (its path in E(MIMECAST_TENANT_CREDENTIALS_FILE)), or an Ansible Vault-encrypted file for
     C(ansible-playbook) users (give the vault password as usual, for example C(--ask-vault-pass)).
@@ -31,8 +32,8 @@ options:
     choices: [client_id, client_secret]
   file:
     description:
-      - The tenant credentials file.
-    type: path
+      - The tenant credentials file (C(~) is expanded; an empty value counts as not set).
+    type: str
     env:
       - name: MIMECAST_TENANT_CREDENTIALS_FILE
     vars:
@@ -93,9 +94,9 @@ def parse_credentials(text, source):
         raise AnsibleLookupError("The tenant credentials file %s is not valid YAML or JSON%s. %s"
                                  % (source, where, FIX_FILE)) from None
     if not isinstance(data, dict) or not data:
+        got = "nothing" if not data else type(data).__name__
         raise AnsibleLookupError("The tenant credentials file %s must be a mapping of tenant name to client_id and "
-                                 "client_secret, got %s. %s" % (source, "nothing" if not data else type(data).__name__,
-                                                                 FIX_FILE))
+                                 "client_secret, got %s. %s" % (source, got, FIX_FILE))
     out = {}
     for tenant, entry in data.items():
         name = to_text(tenant)
@@ -129,7 +130,8 @@ class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
-        path = self.get_option("file")
+        path = (self.get_option("file") or "").strip()
+        path = os.path.expanduser(path) if path else None
         field = self.get_option("field")
         if not path:
             if self.get_option("optional"):
