@@ -125,6 +125,20 @@ def test_inventory_plugin_builds_one_host_per_tenant(fleet, tmp_path):
     assert example.returncode == 0 and "northwind" in example.stdout, example.stderr
 
 
+def test_bad_registry_fails_the_inventory_update(fleet, tmp_path):
+    """AWX inventory updates run with ANSIBLE_INVENTORY_UNPARSED_FAILED=True (github.com/ansible/awx
+    awx/main/constants.py STANDARD_INVENTORY_UPDATE_ENV): a bad registry fails the update, naming the value."""
+    registry = tmp_path / "bad.mimecast_tenants.yml"
+    registry.write_text(yaml.safe_dump({"plugin": "mailsec.mimecast.tenants", "tenants": [
+        {"name": "contoso", "region": "mars"}]}))
+    env = dict(base_env(tmp_path), ANSIBLE_INVENTORY_UNPARSED_FAILED="True")
+    proc = subprocess.run([str(BIN / "ansible-inventory"), "-i", str(registry), "--list"], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode != 0
+    assert "tenant 'contoso': unknown region 'mars'; the known regions are eu, de, us" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 def test_twenty_tenants_one_job_twenty_credentials(fleet, tmp_path):
     """The Done-when of issue 11 item 2: one AWX-like job, 20 tenants, 20 credentials, -vvv without secrets."""
     fleet.reset()
