@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from awx_harness import job_environment, load_credential_type
+from awx_harness import HIDDEN_PASSWORD, job_environment, load_credential_type
 from sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,6 +101,31 @@ def campaign_file(tmp_path, **extra):
 def many_credential(tenants=TENANTS):
     mapping = {name: dict(zip(("client_id", "client_secret"), credential(name))) for name in tenants}
     return load_credential_type(AWX / "credential_type_mimecast_tenants.yml"), {"tenants": yaml.safe_dump(mapping)}
+
+
+def test_harness_renders_injectors_like_awx(tmp_path):
+    """The harness itself: env, safe env, file templates (single and named) and extra vars."""
+    single = load_credential_type(AWX / "credential_type_mimecast.yml")
+    env, safe_env, args = job_environment([(single, {"client_id": "cid", "client_secret": "sec"})], str(tmp_path))
+    # an input left empty is not in AWX's namespace: the template renders "" (issue 11 item 4)
+    assert env == {"MIMECAST_BASE_URL": "", "MIMECAST_CLIENT_ID": "cid", "MIMECAST_CLIENT_SECRET": "sec"}
+    assert safe_env["MIMECAST_CLIENT_SECRET"] == HIDDEN_PASSWORD and args == []
+    exo = load_credential_type(AWX / "credential_type_exchange_online.yml")
+    env, safe_env, args = job_environment([(exo, {"tenant": "t.onmicrosoft.com", "app_id": "a",
+                                                  "certificate": "PEM"})], str(tmp_path / "exo"))
+    assert Path(env["EXO_CERTIFICATE_PATH"]).read_text() == "PEM" and env["EXO_CLIENT_SECRET"] == ""
+    custom = {"name": "x", "inputs": {"fields": [{"id": "token", "type": "string", "secret": True},
+                                                 {"id": "flag", "type": "boolean"}]},
+              "injectors": {"extra_vars": {"api_token": "{{ token }}", "flag": "{{ flag }}"},
+                            "env": {"PATH": "/evil", "X_FILE": "{{ tower.filename }}"},
+                            "file": {"template": "t={{ token }}"}}}
+    env, safe_env, args = job_environment([(custom, {"token": "tok"})], str(tmp_path / "custom"))
+    assert "PATH" not in env and Path(env["X_FILE"]).read_text() == "t=tok"
+    assert args[0] == "-e" and yaml.safe_load(Path(args[1][1:]).read_text()) == {"api_token": "tok", "flag": "False"}
+    with pytest.raises(ValueError, match="one credential per credential type"):
+        job_environment([(single, {"client_id": "a", "client_secret": "b"})] * 2, str(tmp_path / "two"))
+    with pytest.raises(ValueError, match="required"):
+        job_environment([(many_credential()[0], {"tenants": ""})], str(tmp_path / "empty"))
 
 
 def test_inventory_plugin_builds_one_host_per_tenant(fleet, tmp_path):
