@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ansible.parsing.vault import VaultLib, VaultSecret
 
 from awx_harness import HIDDEN_PASSWORD, job_environment, load_credential_type
 from sandbox import Sandbox
@@ -239,3 +240,25 @@ def test_single_tenant_credential_type_still_works(fleet, tmp_path):
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     assert len(fleet.writes(name)) == 5 and client_secret not in proc.stdout + proc.stderr
     assert [u["domain"] for u in fleet.state(name)["managed_urls"]] == [link_domain(name)]
+
+
+def test_ansible_playbook_with_a_vaulted_credentials_file(fleet, tmp_path):
+    """ansible-playbook users: the same mapping in an Ansible Vault-encrypted file, named by a variable
+    (a missing vault password is tested in tests/unit/plugins/test_fleet.py)."""
+    fleet.reset()
+    tenants = TENANTS[6:7]
+    registry = write_registry(tmp_path / "fleet.mimecast_tenants.yml", fleet.base_url, tenants=tenants)
+    mapping = {name: dict(zip(("client_id", "client_secret"), credential(name))) for name in tenants}
+    password = tmp_path / "vault-pass"
+    password.write_text("fleet-vault-password\n")
+    vaulted = tmp_path / "tenant-credentials.vault.yml"
+    vaulted.write_bytes(VaultLib([("default", VaultSecret(b"fleet-vault-password"))]).encrypt(yaml.safe_dump(mapping)))
+    cmd = [str(BIN / "ansible-playbook"), "-i", str(registry), str(ROOT / "playbooks" / "phish_sim_allowlist.yml"),
+           "-e", "@%s" % campaign_file(tmp_path), "-e", "mimecast_tenant_credentials_file=%s" % vaulted,
+           "--vault-password-file", str(password)]
+    proc = run(cmd, base_env(tmp_path))
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    for name in tenants:
+        assert len(fleet.writes(name)) == 5
+        tokens = [r for r in fleet.requests(name) if r["path"].endswith("/oauth/token")]
+        assert tokens and {r["body"]["client_id"] for r in tokens} == {credential(name)[0]}
