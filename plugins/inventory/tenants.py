@@ -94,8 +94,8 @@ SECRET_RE = re.compile(r"(^|_)(client_id|client_secret|secret_key|access_key|app
 # Region -> API 1.0 host, from the one host table in module_utils/_client.py (eu-api... -> eu).
 REGIONS = dict((urlsplit(url).hostname.split("-api")[0], url) for url, dummy in API1_REGIONAL_HOSTS)
 # API 2.0 hosts: global (with failover) and the pinned UK and US hosts, same table.
-API_HOSTS = dict((host.split(".")[0].replace("-api", "") if host.split(".")[0] != "api" else "global",
-                  "https://" + host) for host in API2_HOSTS)
+API_HOSTS = dict((host.partition(".")[0].replace("-api", "").replace("api", "global"), "https://" + host)
+                 for host in API2_HOSTS)
 # Account-code prefixes, Mimecast's "Identifying Mimecast Regions":
 # https://mimecastsupport.zendesk.com/hc/en-us/articles/34000632786067 (longest prefix first).
 ACCOUNT_PREFIXES = (("CUSA", "us"), ("CUSB", "usb"), ("CUK", "eu"), ("CDE", "de"), ("CCA", "ca"),
