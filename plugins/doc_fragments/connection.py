@@ -92,9 +92,22 @@ options:
   validate_certs:
     description:
       - Verify the TLS certificate of O(base_url). Only turn off against a test server.
+      - Trusted are the system trust store (OpenSSL's default paths, which honour E(SSL_CERT_FILE) and
+        E(SSL_CERT_DIR)), the certifi bundle httpx ships with, and O(ca_bundle).
       - If not set, the environment variable E(MIMECAST_VALIDATE_CERTS) is used.
     type: bool
     default: true
+  ca_bundle:
+    description:
+      - A PEM file with extra CA certificates to trust for O(base_url), for example the CA of a
+        TLS-inspecting proxy. Added to the system trust store and certifi, not instead of them.
+      - The task fails before any call if the file is missing or holds no PEM certificate. A certificate
+        that is not trusted fails the task with a message naming this option; nothing is sent then.
+      - Not used with O(validate_certs=false) or a plain C(http://) loopback test server (no TLS there,
+        so no certificate store is loaded).
+      - If not set, the environment variable E(MIMECAST_CA_BUNDLE) is used.
+    type: path
+    version_added: 0.3.0
   rate_limit_max_wait:
     description:
       - The most seconds one task waits in total for Mimecast's rate limit. On HTTP 429 the
@@ -129,4 +142,10 @@ notes:
     and write only real differences; with many tenants or forks, use C(throttle) or fewer
     forks if tasks keep waiting for the rate limit.
   - Every module returns RV(api_calls), the number of calls the task made.
+  - An environment variable set to an empty value counts as not set, so the option's default applies
+    (AWX injects every field of a credential, empty ones included, for example C(MIMECAST_BASE_URL="")).
+  - A proxy is taken from the environment variables E(HTTPS_PROXY) (for C(https://) hosts), E(HTTP_PROXY),
+    E(ALL_PROXY) and E(NO_PROXY), which httpx reads (U(https://www.python-httpx.org/environment_variables/));
+    set them with the C(environment) keyword or in the AWX job's environment. A TLS-inspecting proxy
+    needs its CA in O(ca_bundle). Loopback C(http://) test servers are always reached directly.
 '''

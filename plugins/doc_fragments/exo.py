@@ -43,6 +43,18 @@ options:
       - The password of the private key, if any.
       - If not set, the environment variable E(EXO_CERTIFICATE_PASSWORD) is used.
     type: str
+  ca_bundle:
+    description:
+      - A PEM file with extra CA certificates to trust for O(exo_url) and O(authority), for example the CA of
+        a TLS-inspecting proxy. Added to the system trust store and certifi, not instead of them.
+      - The task fails before any call if the file is missing or holds no PEM certificate, and a certificate
+        that is not trusted fails with a message naming this option; nothing is sent then.
+      - A proxy is taken from the environment variables E(HTTPS_PROXY), E(HTTP_PROXY), E(ALL_PROXY) and
+        E(NO_PROXY) (httpx reads them, U(https://www.python-httpx.org/environment_variables/)); set them
+        with the C(environment) keyword or in the AWX job's environment.
+      - If not set, the environment variable E(EXO_CA_BUNDLE) is used (an empty value counts as not set).
+    type: path
+    version_added: 0.3.0
   exo_url:
     description:
       - The Exchange Online host. If not set, the environment variable E(EXO_URL) is used.

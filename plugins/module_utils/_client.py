@@ -42,6 +42,7 @@ except ImportError:  # pragma: no cover - exercised by the sanity import test
 else:
     HTTPX_IMPORT_ERROR = None
 
+from ansible_collections.mailsec.mimecast.plugins.module_utils._network import needs_tls, tls_failure, tls_verify
 from ansible_collections.mailsec.mimecast.plugins.module_utils._shapes import CLASSIC, REST, ShapeError, read_page
 from ansible_collections.mailsec.mimecast.plugins.module_utils._version import COLLECTION_VERSION
 
@@ -241,12 +242,13 @@ class HttpClient:
     url_example = "https://api.services.mimecast.com"
     known_hosts = MIMECAST_API_HOSTS
     custom_url_option = "allow_custom_base_url (or MIMECAST_ALLOW_CUSTOM_BASE_URL)"
+    ca_option = "ca_bundle (or MIMECAST_CA_BUNDLE)"
     throttle_fix = ("Raise rate_limit_max_wait, lower the number of forks or add 'throttle: 1' "
                     "(Mimecast counts calls per application).")
 
     def __init__(self, base_url, timeout=30.0, validate_certs=True, rate_limit_max_wait=60.0, max_retries=3,
                  retry_backoff=0.5, warn=None, transport=None, sleep=time.sleep, clock=time.monotonic,
-                 allow_custom_url=False, read_only=False, observe=None):
+                 allow_custom_url=False, read_only=False, observe=None, ca_bundle=None, other_urls=()):
         if httpx is None:
             raise MimecastError("The Python library httpx is required.", fix="pip install httpx")
         self.base_url = check_url(base_url, self.url_option, self.known_hosts, allow_custom=allow_custom_url,
@@ -267,10 +269,17 @@ class HttpClient:
         self.read_only = bool(read_only)
         # observe(method, path, kind, response): called with every answer (the smoke run's shape report).
         self._observe = observe
+        # TLS and proxies (_network): system trust store + certifi + ca_bundle for https; nothing for loopback http.
+        urls = (self.base_url,) + tuple(other_urls)
+        try:
+            verify = tls_verify(urls, bool(validate_certs), ca_bundle, self.ca_option)
+        except ValueError as exc:
+            raise MimecastError(str(exc) + ".")
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=float(timeout),
-            verify=bool(validate_certs),
+            verify=verify,
+            trust_env=needs_tls(urls),
             transport=transport,
             headers={
                 "User-Agent": "mailsec.mimecast/%s httpx/%s" % (COLLECTION_VERSION, httpx.__version__),
@@ -309,6 +318,7 @@ class HttpClient:
             try:
                 response = self._http.request(method, path, headers=headers, **kwargs)
             except httpx.TransportError as exc:
+                self._raise_tls_failure(exc, method, path)
                 attempt += 1
                 what = type(exc).__name__
                 if retry_reads and attempt <= self.max_retries:
@@ -318,7 +328,9 @@ class HttpClient:
                     )
                     self._sleep(self.retry_backoff * (2 ** (attempt - 1)))
                     continue
-                fix = "Check base_url, network access and the timeout option."
+                fix = "Check %s, network access and the timeout option." % self.url_option
+                if isinstance(exc, httpx.ProxyError):
+                    fix = "Check the proxy in HTTPS_PROXY / HTTP_PROXY / ALL_PROXY (or exempt the host in NO_PROXY)."
                 if not retry_reads:
                     fix += (" The write may or may not have reached %s; re-run the task "
                             "(it reads the current state before writing)." % self.service)
@@ -361,6 +373,18 @@ class HttpClient:
             if self._observe is not None:
                 self._observe(method, path, kind, response)
             return response
+
+    def _raise_tls_failure(self, exc, method, path):
+        """A certificate the client does not trust: never retried, nothing was sent."""
+        reason = tls_failure(exc)
+        if reason is None:
+            return
+        raise MimecastError(
+            "%s %s to %s failed: the TLS certificate was not trusted (%s); nothing was sent."
+            % (method, path, self.base_url, reason), code="tls_verify_failed", path=path,
+            fix="If a TLS-inspecting proxy sits in between (HTTPS_PROXY), set %s to the proxy's CA file "
+            "(PEM); otherwise check the host name. The system trust store and certifi are already trusted."
+            % self.ca_option)
 
     @staticmethod
     def _rate_limit_wait(response):

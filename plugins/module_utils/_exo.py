@@ -23,31 +23,32 @@ import re
 import time
 import uuid
 
-from ansible.module_utils.basic import env_fallback
-
 from ansible_collections.mailsec.mimecast.plugins.module_utils._client import (
     HttpClient,
     MimecastAuthError,
     MimecastError,
     check_url,
 )
+from ansible_collections.mailsec.mimecast.plugins.module_utils._network import env_fallback_set
 
 SCOPE = "https://outlook.office365.com/.default"
 SYSTEM_MAILBOX = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 EXO_ARGUMENT_SPEC = dict(
-    tenant=dict(type="str", required=True, fallback=(env_fallback, ["EXO_TENANT"])),
-    app_id=dict(type="str", required=True, fallback=(env_fallback, ["EXO_APP_ID"])),
-    client_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["EXO_CLIENT_SECRET"])),
-    certificate_path=dict(type="path", fallback=(env_fallback, ["EXO_CERTIFICATE_PATH"])),
-    certificate_password=dict(type="str", no_log=True, fallback=(env_fallback, ["EXO_CERTIFICATE_PASSWORD"])),
-    exo_url=dict(type="str", default="https://outlook.office365.com", fallback=(env_fallback, ["EXO_URL"])),
-    authority=dict(type="str", default="https://login.microsoftonline.com", fallback=(env_fallback, ["EXO_AUTHORITY"])),
-    allow_custom_urls=dict(type="bool", default=False, fallback=(env_fallback, ["EXO_ALLOW_CUSTOM_URLS"])),
+    tenant=dict(type="str", required=True, fallback=(env_fallback_set, ["EXO_TENANT"])),
+    app_id=dict(type="str", required=True, fallback=(env_fallback_set, ["EXO_APP_ID"])),
+    client_secret=dict(type="str", no_log=True, fallback=(env_fallback_set, ["EXO_CLIENT_SECRET"])),
+    certificate_path=dict(type="path", fallback=(env_fallback_set, ["EXO_CERTIFICATE_PATH"])),
+    certificate_password=dict(type="str", no_log=True, fallback=(env_fallback_set, ["EXO_CERTIFICATE_PASSWORD"])),
+    exo_url=dict(type="str", default="https://outlook.office365.com", fallback=(env_fallback_set, ["EXO_URL"])),
+    authority=dict(type="str", default="https://login.microsoftonline.com",
+                   fallback=(env_fallback_set, ["EXO_AUTHORITY"])),
+    allow_custom_urls=dict(type="bool", default=False, fallback=(env_fallback_set, ["EXO_ALLOW_CUSTOM_URLS"])),
     timeout=dict(type="float", default=60.0),
     validate_certs=dict(type="bool", default=True),
     rate_limit_max_wait=dict(type="float", default=120.0),
+    ca_bundle=dict(type="path", fallback=(env_fallback_set, ["EXO_CA_BUNDLE"])),
 )
 # The public Microsoft cloud's hosts, the only ones the app's secret or signed assertion and its
 # token are sent to without allow_custom_urls (or to a loopback test server). The authority:
@@ -107,6 +108,7 @@ class ExoClient(HttpClient):
     url_example = "https://outlook.office365.com"
     known_hosts = EXO_HOSTS
     custom_url_option = CUSTOM_URLS_OPTION
+    ca_option = "ca_bundle (or EXO_CA_BUNDLE)"
     throttle_fix = "Raise rate_limit_max_wait or run fewer tenants at once (Exchange limits concurrent requests per tenant)."
 
     def __init__(self, tenant, app_id, client_secret=None, certificate_path=None, certificate_password=None,
@@ -118,7 +120,8 @@ class ExoClient(HttpClient):
         if not isinstance(tenant, str) or not _TENANT_RE.fullmatch(tenant):
             raise MimecastError("tenant %r is neither a tenant GUID nor a domain name." % (tenant,),
                                 fix="Give the tenant's GUID or its <name>.onmicrosoft.com domain.")
-        super().__init__(exo_url, allow_custom_url=allow_custom_urls, **options)
+        # The token request goes to the authority through the same httpx client: its TLS counts too.
+        super().__init__(exo_url, allow_custom_url=allow_custom_urls, other_urls=(authority,), **options)
         if not client_secret and not certificate_path:
             raise MimecastAuthError("No Entra credential was given for app %s." % app_id,
                                     fix="Set certificate_path (recommended) or client_secret (EXO_CLIENT_SECRET).")

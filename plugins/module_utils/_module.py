@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.mailsec.mimecast.plugins.module_utils._client import (
     API1_HOSTS,
@@ -32,6 +32,7 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._client import (
 )
 from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import ON_DUPLICATE, STATES, Engine
 from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError
+from ansible_collections.mailsec.mimecast.plugins.module_utils._network import ca_bundle_problem, env_fallback_set
 
 DEFAULT_BASE_URL = "https://api.services.mimecast.com"
 
@@ -61,21 +62,22 @@ def api_version_problem(p):
 def connection_argument_spec():
     return dict(
         base_url=dict(type="str", default=DEFAULT_BASE_URL,
-                      fallback=(env_fallback, ["MIMECAST_BASE_URL"])),
+                      fallback=(env_fallback_set, ["MIMECAST_BASE_URL"])),
         allow_custom_base_url=dict(type="bool", default=False,
-                                   fallback=(env_fallback, ["MIMECAST_ALLOW_CUSTOM_BASE_URL"])),
-        client_id=dict(type="str", fallback=(env_fallback, ["MIMECAST_CLIENT_ID"])),
-        client_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["MIMECAST_CLIENT_SECRET"])),
-        app_id=dict(type="str", fallback=(env_fallback, ["MIMECAST_APP_ID"])),
-        app_key=dict(type="str", no_log=True, fallback=(env_fallback, ["MIMECAST_APP_KEY"])),
-        access_key=dict(type="str", no_log=True, fallback=(env_fallback, ["MIMECAST_ACCESS_KEY"])),
-        secret_key=dict(type="str", no_log=True, fallback=(env_fallback, ["MIMECAST_SECRET_KEY"])),
-        timeout=dict(type="float", default=30.0, fallback=(env_fallback, ["MIMECAST_TIMEOUT"])),
-        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["MIMECAST_VALIDATE_CERTS"])),
+                                   fallback=(env_fallback_set, ["MIMECAST_ALLOW_CUSTOM_BASE_URL"])),
+        client_id=dict(type="str", fallback=(env_fallback_set, ["MIMECAST_CLIENT_ID"])),
+        client_secret=dict(type="str", no_log=True, fallback=(env_fallback_set, ["MIMECAST_CLIENT_SECRET"])),
+        app_id=dict(type="str", fallback=(env_fallback_set, ["MIMECAST_APP_ID"])),
+        app_key=dict(type="str", no_log=True, fallback=(env_fallback_set, ["MIMECAST_APP_KEY"])),
+        access_key=dict(type="str", no_log=True, fallback=(env_fallback_set, ["MIMECAST_ACCESS_KEY"])),
+        secret_key=dict(type="str", no_log=True, fallback=(env_fallback_set, ["MIMECAST_SECRET_KEY"])),
+        timeout=dict(type="float", default=30.0, fallback=(env_fallback_set, ["MIMECAST_TIMEOUT"])),
+        validate_certs=dict(type="bool", default=True, fallback=(env_fallback_set, ["MIMECAST_VALIDATE_CERTS"])),
         rate_limit_max_wait=dict(type="float", default=60.0,
-                                 fallback=(env_fallback, ["MIMECAST_RATE_LIMIT_MAX_WAIT"])),
-        max_retries=dict(type="int", default=3, fallback=(env_fallback, ["MIMECAST_MAX_RETRIES"])),
-        read_only=dict(type="bool", default=False, fallback=(env_fallback, ["MIMECAST_READ_ONLY"])),
+                                 fallback=(env_fallback_set, ["MIMECAST_RATE_LIMIT_MAX_WAIT"])),
+        max_retries=dict(type="int", default=3, fallback=(env_fallback_set, ["MIMECAST_MAX_RETRIES"])),
+        read_only=dict(type="bool", default=False, fallback=(env_fallback_set, ["MIMECAST_READ_ONLY"])),
+        ca_bundle=dict(type="path", fallback=(env_fallback_set, ["MIMECAST_CA_BUNDLE"])),
     )
 
 
@@ -112,6 +114,9 @@ class MimecastModule:
         """Refuse bad connection options (base_url host, numeric ranges) before any call."""
         p = self.params
         problems = check_options(p)
+        bundle = ca_bundle_problem(p.get("ca_bundle"), "ca_bundle") if p.get("validate_certs", True) else None
+        if bundle:
+            problems.append(bundle)
         try:
             check_url(p["base_url"], "base_url", MIMECAST_API_HOSTS, allow_custom=p["allow_custom_base_url"],
                       custom_option=MimecastClient.custom_url_option, example=DEFAULT_BASE_URL)
@@ -144,6 +149,7 @@ class MimecastModule:
                 warn=self.module.warn,
                 read_only=p["read_only"] or self.force_read_only,
                 observe=self.observe,
+                ca_bundle=p.get("ca_bundle"),
             )
         return self._client
 

@@ -82,7 +82,7 @@ options:
     type: path
   certificate_password:
     description:
-      - The password of the private key, if any.
+      - The password of the private key, if any. Never logged.
       - If not set, the environment variable E(EXO_CERTIFICATE_PASSWORD) is used.
     type: str
   exo_url:
@@ -113,9 +113,24 @@ options:
     type: float
     default: 60
   validate_certs:
-    description: Verify TLS certificates.
+    description:
+      - Verify TLS certificates. Only turn off against a test server.
+      - Trusted are the system trust store (including E(SSL_CERT_FILE) and E(SSL_CERT_DIR) if set), the
+        certifi bundle httpx ships with, and O(ca_bundle).
     type: bool
     default: true
+  ca_bundle:
+    description:
+      - A PEM file with extra CA certificates to trust for O(exo_url) and O(authority), for example the CA of
+        a TLS-inspecting proxy. Added to the system trust store and certifi, not instead of them.
+      - The task fails before any call if the file is missing or holds no PEM certificate, and a certificate
+        that is not trusted fails with a message naming this option; nothing is sent then.
+      - A proxy is taken from the environment variables E(HTTPS_PROXY), E(HTTP_PROXY), E(ALL_PROXY) and
+        E(NO_PROXY) (httpx reads them, U(https://www.python-httpx.org/environment_variables/)); set them
+        with the C(environment) keyword or in the AWX job's environment.
+      - If not set, the environment variable E(EXO_CA_BUNDLE) is used (an empty value counts as not set).
+    type: path
+    version_added: 0.3.0
   rate_limit_max_wait:
     description:
       - The most seconds to wait in total for Exchange's throttling (HTTP 429) before failing,
@@ -186,6 +201,10 @@ notes:
     not documented by Microsoft as a public API. The module relies on the request and answer shapes that
     public clients of it use (for example CIPP-API's C(New-ExoRequest.ps1) and GreyCorbel's ExoHelper); an
     answer of any other shape fails the task instead of being guessed at.
+  - An environment variable set to an empty value counts as not set (AWX injects every field of a
+    credential, empty ones included), so the option's default applies.
+  - The AWX credential type C(extensions/awx/credential_type_exchange_online.yml) injects E(EXO_TENANT),
+    E(EXO_APP_ID), E(EXO_CLIENT_SECRET), E(EXO_CERTIFICATE_PATH) and E(EXO_CERTIFICATE_PASSWORD).
 '''
 
 EXAMPLES = r'''
@@ -498,7 +517,7 @@ def main():
                            exo_url=p["exo_url"], authority=p["authority"],
                            allow_custom_urls=p["allow_custom_urls"], timeout=p["timeout"],
                            validate_certs=p["validate_certs"], rate_limit_max_wait=p["rate_limit_max_wait"],
-                           warn=module.warn)
+                           ca_bundle=p["ca_bundle"], warn=module.warn)
         result = run(module, client)
     except GuardrailError as exc:
         module.fail_json(msg="Refused by a guardrail, nothing was sent: " + "; ".join(exc.problems) + ".",
