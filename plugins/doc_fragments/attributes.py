@@ -31,6 +31,16 @@ attributes:
       - mailsec.mimecast.mimecast
 '''
 
+    ACTION_GROUP_EXO = r'''
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/mailsec.mimecast.exo) in C(module_defaults) to set the Exchange Online connection for this module.
+    support: full
+    membership:
+      - mailsec.mimecast.exo
+'''
+
     READ_ONLY = r'''
 options: {}
 attributes:

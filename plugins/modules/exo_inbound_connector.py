@@ -41,6 +41,7 @@ author:
   - Mailsec Mimecast developers (@mailsec)
 extends_documentation_fragment:
   - mailsec.mimecast.attributes
+  - mailsec.mimecast.attributes.ACTION_GROUP_EXO
 attributes:
   check_mode:
     support: full

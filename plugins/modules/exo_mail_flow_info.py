@@ -27,6 +27,7 @@ extends_documentation_fragment:
   - mailsec.mimecast.exo
   - mailsec.mimecast.attributes
   - mailsec.mimecast.attributes.READ_ONLY
+  - mailsec.mimecast.attributes.ACTION_GROUP_EXO
 options:
   gather:
     description: The parts to read.

@@ -30,6 +30,7 @@ author:
 extends_documentation_fragment:
   - mailsec.mimecast.exo
   - mailsec.mimecast.attributes
+  - mailsec.mimecast.attributes.ACTION_GROUP_EXO
 attributes:
   check_mode:
     support: full
