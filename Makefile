@@ -110,8 +110,9 @@ venv:
 # $(call pinned_venv,DIR,REQUIREMENTS): create DIR with $(PYTHON) (again when it is broken) and
 # install the pinned REQUIREMENTS into it, only when that file changed since the last install.
 define pinned_venv
-if [ -x "$(1)/bin/python" ] && ! "$(1)/bin/python" -c 'import sys' >/dev/null 2>&1; then \
-    echo "existing $(1) is broken: recreating it"; rm -rf "$(1)"; \
+if [ -x "$(1)/bin/python" ] && ! "$(1)/bin/python" -m pip --version >/dev/null 2>&1; then \
+    echo "existing $(1) is broken (interpreter or pip gone, an interrupted creation?): recreating it"; \
+    rm -rf "$(1)"; \
 fi; \
 if [ ! -x "$(1)/bin/python" ]; then \
     test -n "$(PYTHON)" || { echo "ERROR: no python3 found on PATH" >&2; exit 1; }; \

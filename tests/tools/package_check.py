@@ -9,7 +9,10 @@ ansible-builder, pinned in tests/requirements-package.txt). It fails (exit 1) wh
    configured by tests/galaxy-importer.cfg: no ansible-test (it needs a container runtime),
    ansible-lint offline;
 3. ansible-builder's introspection of the installed collection (what every execution-environment
-   build that includes the collection runs) does not list exactly RUNTIME_REQUIREMENTS.
+   build that includes the collection runs) does not list exactly RUNTIME_REQUIREMENTS;
+4. ansible-builder rejects the example execution-environment definition users copy
+   (docs/examples/execution-environment.yml; `ansible-builder create` writes the build context
+   without building an image, so no container runtime and no network are needed).
 
 Sources: galaxy-importer configuration keys, https://github.com/ansible/galaxy-importer (README,
 "Configuration"); introspection, https://docs.ansible.com/projects/builder/en/latest/collection_metadata.html
@@ -148,12 +151,27 @@ def introspection_problems(tarball):
     return problems
 
 
+def example_problems():
+    example = ROOT / "docs" / "examples" / "execution-environment.yml"
+    context = WORK / "ee-context"
+    code, out = run(["ansible-builder", "create", "--file", str(example), "--context", str(context)], cwd=WORK)
+    if code != 0:
+        return ["ansible-builder create rejects %s (exit %s):\n%s" % (example.relative_to(ROOT), code, out)]
+    wanted = yaml.safe_load((context / "_build" / "requirements.yml").read_text())
+    names = [c.get("name") for c in (wanted or {}).get("collections", [])]
+    if "mailsec.mimecast" not in names:
+        return ["the example execution environment does not install mailsec.mimecast: %s" % names]
+    say("ansible-builder create accepts %s" % example.relative_to(ROOT))
+    return []
+
+
 def main():
     tarball, problems = build_tarball()
     if tarball:
         problems += content_problems(tarball_names(tarball))
         problems += importer_problems(tarball)
         problems += introspection_problems(tarball)
+    problems += example_problems()
     for problem in problems:
         print("ERROR: " + problem, file=sys.stderr)
     if problems:
