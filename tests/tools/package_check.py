@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Check the collection as users get it: the tarball `ansible-galaxy collection build` makes.
 
 `make package-check` runs this with build/venv-package/bin first on PATH (galaxy-importer and
