@@ -272,7 +272,7 @@ package-check: package-venv
 # meta/runtime.yml claims requires_ansible >= 2.16: the unit tests and OLDEST_INTEGRATION run
 # with ansible-core 2.16 (tests/requirements-oldest.txt), the rest of `make test` with 2.19.
 oldest: oldest-venv collection
-	@$(call say,oldest: $$("$(OLDEST_VENV)/bin/ansible" --version | head -n1): unit + integration subset)
+	@$(call say,oldest: ansible-core $$("$(OLDEST_VENV)/bin/python" -c 'import ansible.release as r; print(r.__version__)'): unit + integration subset)
 	@"$(OLDEST_VENV)/bin/python" -m pytest --ansible-unit-inject-only -n 2 $(PYTEST_ARGS) tests/unit $(OLDEST_INTEGRATION)
 
 test: venv collection system-deps unit integration sanity lint docs-lint changelog-lint package-check oldest
