@@ -338,7 +338,8 @@ class Bench:
                 playbook.write_text(yaml.safe_dump([{
                     "name": "overhead", "hosts": "localhost", "connection": "local", "gather_facts": False,
                     "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-                    "tasks": [dict(task, name="fast %d" % i) for i in range(count)]}], sort_keys=False))
+                    "tasks": [dict(task, name="fast %d" % i) for i in range(count)]}], sort_keys=False),
+                    encoding="utf-8")
                 cpu[count] = run_playbook(playbook, "localhost,", [], self.workdir,
                                           label="overhead %s x%d" % (module, count))[1]
             per_task = (cpu[many] - cpu[1]) / (many - 1)
