@@ -55,7 +55,7 @@ MODULES_PLAYBOOK = HERE / "modules.yml"
 URI_PLAYBOOK = HERE / "uri_baseline.yml"
 VENDOR_SET = HERE / "vendor_set.yml"
 RUN_KINDS = ("first", "noop", "check")
-# What --quick runs (a smoke test that the bench still works, about 35 CPU-s): every playbook's
+# What --quick runs (a smoke test that the bench still works, about 28 CPU-s): every playbook's
 # first run (each checked for the objects it leaves), and one no-op re-run of a uri baseline (its
 # lookups of what exists are the bench's own code; the collection's are tested elsewhere).
 QUICK_PLAN = {"role": ("first",), "modules": ("first",), "uri_per_item": ("first",),
