@@ -23,6 +23,8 @@ SANITY_PYTHON ?= 3.11
 # `make unit PYTEST_ARGS="-k client -x"`.
 SANITY_ARGS ?=
 PYTEST_ARGS ?=
+# `make bench BENCH_ARGS="--quick"` (see tests/bench/bench.py --help).
+BENCH_ARGS ?=
 # Integration tests run ansible-playbook processes: two workers use both cores.
 INTEGRATION_WORKERS ?= -n 2
 
@@ -58,12 +60,12 @@ endef
 export PATH := $(VBIN):$(PATH)
 
 # Targets that use the collection find it (and only it) through build/collections.
-unit integration oldest lint docs-lint demo: export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
+unit integration oldest lint docs-lint demo bench: export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
 
 say = printf '\n==> %s\n' "$(1)"
 
 .PHONY: help venv collection system-deps unit integration sanity sanity-copy get-pip-standin \
-        lint docs-lint changelog-lint package-check package-venv oldest oldest-venv test demo clean
+        lint docs-lint changelog-lint package-check package-venv oldest oldest-venv test demo bench clean
 
 help:
 	@echo "Targets:"
@@ -80,6 +82,7 @@ help:
 	@echo "  oldest          unit tests and an integration subset with the oldest supported ansible-core"
 	@echo "  test            all of the above (what CI runs)"
 	@echo "  demo            run tests/sandbox/demo.py"
+	@echo "  bench           performance bench, not part of test (docs/performance.md); BENCH_ARGS=\"--quick\""
 	@echo "  clean           remove build/ and tests/output/"
 
 # ---------------------------------------------------------------- environment
@@ -282,6 +285,11 @@ test: venv collection system-deps unit integration sanity lint docs-lint changel
 demo: venv collection
 	@$(call say,demo: python tests/sandbox/demo.py)
 	@"$(VBIN)/python" tests/sandbox/demo.py
+
+# Not part of `make test`: minutes of ansible-playbook runs (docs/performance.md). Results in build/bench/.
+bench: venv collection
+	@$(call say,bench: python tests/bench/bench.py $(BENCH_ARGS))
+	@"$(VBIN)/python" tests/bench/bench.py $(BENCH_ARGS)
 
 clean:
 	@$(call say,clean: removing build/ and tests/output/)
