@@ -1,7 +1,7 @@
 # Build and test tooling for the mailsec.mimecast Ansible collection.
 #
 # Needs only python3 (3.11) and GNU make; everything else comes from
-# requirements.txt into .venv/.  `make test` runs everything CI checks
+# requirements-dev.txt into .venv/.  `make test` runs everything CI checks
 # (.ci/run calls it).  `make help` lists the targets.
 
 SHELL := /bin/bash
@@ -23,6 +23,8 @@ SANITY_PYTHON ?= 3.11
 # `make unit PYTEST_ARGS="-k client -x"`.
 SANITY_ARGS ?=
 PYTEST_ARGS ?=
+# `make bench BENCH_ARGS="--quick"` (see tests/bench/bench.py --help).
+BENCH_ARGS ?=
 # Integration tests run ansible-playbook processes: two workers use both cores.
 INTEGRATION_WORKERS ?= -n 2
 
@@ -34,6 +36,17 @@ COLLECTIONS_DIR := $(CURDIR)/build/collections
 COLLECTION_LINK := $(COLLECTIONS_DIR)/ansible_collections/$(NAMESPACE)/$(NAME)
 SANITY_DIR := $(CURDIR)/build/sanity/ansible_collections/$(NAMESPACE)/$(NAME)
 GET_PIP_STANDIN := $(CURDIR)/tests/tools/get_pip_standin.py
+
+# Own virtualenvs, each from one pinned file: galaxy-importer + ansible-builder (package-check),
+# and the oldest ansible-core that meta/runtime.yml's requires_ansible claims (oldest).
+PKG_VENV := $(CURDIR)/build/venv-package
+PKG_REQUIREMENTS := tests/requirements-package.txt
+OLDEST_VENV := $(CURDIR)/build/venv-oldest
+OLDEST_REQUIREMENTS := tests/requirements-oldest.txt
+# The integration tests `make oldest` runs with the oldest ansible-core: the role with its
+# argument specs, module_defaults action groups, the declarative cycle, reports.
+OLDEST_INTEGRATION ?= tests/integration/test_phish_sim_allowlist.py tests/integration/test_antispoof_bypass.py \
+                      tests/integration/test_audit.py tests/integration/test_smoke.py
 
 # pip prints one warning per package for the machine's file:// extra indexes
 # that do not carry it; drop that noise (pipefail keeps pip's exit status).
@@ -47,16 +60,16 @@ endef
 export PATH := $(VBIN):$(PATH)
 
 # Targets that use the collection find it (and only it) through build/collections.
-unit integration lint docs-lint demo: export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
+unit integration oldest lint docs-lint demo bench: export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
 
 say = printf '\n==> %s\n' "$(1)"
 
 .PHONY: help venv collection system-deps unit integration sanity sanity-copy get-pip-standin \
-        lint docs-lint changelog-lint test demo clean
+        lint docs-lint changelog-lint package-check package-venv oldest oldest-venv test demo bench clean
 
 help:
 	@echo "Targets:"
-	@echo "  venv            create/reuse .venv and install requirements.txt (only when it changed)"
+	@echo "  venv            create/reuse .venv and install requirements-dev.txt (only when it changed)"
 	@echo "  collection      symlink build/collections/ansible_collections/$(NAMESPACE)/$(NAME) -> repo"
 	@echo "  system-deps     apt-get install what the firewall tests need (nftables iptables ipset iproute2), root only"
 	@echo "  unit            pytest tests/unit"
@@ -65,14 +78,17 @@ help:
 	@echo "  lint            ansible-lint (profile production): roles/, playbooks/, galaxy.yml, meta/"
 	@echo "  docs-lint       antsibull-docs lint-collection-docs --plugin-docs"
 	@echo "  changelog-lint  antsibull-changelog lint"
+	@echo "  package-check   build the tarball, check its contents, galaxy-importer, ansible-builder introspect"
+	@echo "  oldest          unit tests and an integration subset with the oldest supported ansible-core"
 	@echo "  test            all of the above (what CI runs)"
 	@echo "  demo            run tests/sandbox/demo.py"
+	@echo "  bench           performance bench, not part of test (docs/performance.md); BENCH_ARGS=\"--quick\""
 	@echo "  clean           remove build/ and tests/output/"
 
 # ---------------------------------------------------------------- environment
 
 venv:
-	@$(call say,venv: $(VENV) from requirements.txt)
+	@$(call say,venv: $(VENV) from requirements-dev.txt)
 	@if [ -x "$(VBIN)/python" ] && ! "$(VBIN)/python" -c 'import sys' >/dev/null 2>&1; then \
 	    echo "existing .venv is broken (interpreter gone?): recreating it"; \
 	    rm -rf "$(VENV)"; \
@@ -82,17 +98,48 @@ venv:
 	    echo "creating .venv with $(PYTHON) ($$($(PYTHON) --version 2>&1))"; \
 	    "$(PYTHON)" -m venv "$(VENV)" || { echo "ERROR: '$(PYTHON) -m venv' failed (on a Debian system Python: apt-get install python3-venv)" >&2; exit 1; }; \
 	fi
-	@want=$$(sha256sum requirements.txt | cut -d' ' -f1); \
+	@want=$$(sha256sum requirements-dev.txt | cut -d' ' -f1); \
 	have=$$(cat "$(VENV_STAMP)" 2>/dev/null || true); \
 	if [ "$$want" = "$$have" ]; then \
-	    echo "requirements.txt unchanged since last install: nothing to do"; \
+	    echo "requirements-dev.txt unchanged since last install: nothing to do"; \
 	else \
-	    echo "installing requirements.txt into .venv (this takes a minute the first time)"; \
+	    echo "installing requirements-dev.txt into .venv (this takes a minute the first time)"; \
 	    rm -f "$(VENV_STAMP)"; \
-	    "$(VBIN)/python" -m pip install --disable-pip-version-check --quiet -r requirements.txt 2>&1 | $(quiet_pip); \
+	    "$(VBIN)/python" -m pip install --disable-pip-version-check --quiet -r requirements-dev.txt 2>&1 | $(quiet_pip); \
 	    echo "$$want" > "$(VENV_STAMP)"; \
 	    echo "installed: $$("$(VBIN)/python" -m pip freeze --disable-pip-version-check | grep -Eic '^[a-z0-9]') packages"; \
 	fi
+
+# $(call pinned_venv,DIR,REQUIREMENTS): create DIR with $(PYTHON) (again when it is broken) and
+# install the pinned REQUIREMENTS into it, only when that file changed since the last install.
+define pinned_venv
+if [ -x "$(1)/bin/python" ] && ! "$(1)/bin/python" -m pip --version >/dev/null 2>&1; then \
+    echo "existing $(1) is broken (interpreter or pip gone, an interrupted creation?): recreating it"; \
+    rm -rf "$(1)"; \
+fi; \
+if [ ! -x "$(1)/bin/python" ]; then \
+    test -n "$(PYTHON)" || { echo "ERROR: no python3 found on PATH" >&2; exit 1; }; \
+    "$(PYTHON)" -m venv "$(1)" || { echo "ERROR: '$(PYTHON) -m venv' failed" >&2; exit 1; }; \
+fi; \
+want=$$(sha256sum "$(2)" | cut -d' ' -f1); \
+have=$$(cat "$(1)/.requirements.sha256" 2>/dev/null || true); \
+if [ "$$want" = "$$have" ]; then \
+    echo "$(2) unchanged since last install: nothing to do"; \
+else \
+    echo "installing $(2) into $(1)"; \
+    rm -f "$(1)/.requirements.sha256"; \
+    "$(1)/bin/python" -m pip install --disable-pip-version-check --quiet -r "$(2)" 2>&1 | $(quiet_pip); \
+    echo "$$want" > "$(1)/.requirements.sha256"; \
+fi
+endef
+
+package-venv:
+	@$(call say,package-venv: $(PKG_VENV) from $(PKG_REQUIREMENTS))
+	@$(call pinned_venv,$(PKG_VENV),$(PKG_REQUIREMENTS))
+
+oldest-venv:
+	@$(call say,oldest-venv: $(OLDEST_VENV) from $(OLDEST_REQUIREMENTS))
+	@$(call pinned_venv,$(OLDEST_VENV),$(OLDEST_REQUIREMENTS))
 
 collection:
 	@$(call say,collection: $(COLLECTION_LINK) -> $(CURDIR))
@@ -218,13 +265,31 @@ changelog-lint: venv
 	@"$(VBIN)/antsibull-changelog" lint-changelog-yaml changelogs/changelog.yaml
 	@echo "changelog fragments and changelogs/changelog.yaml are valid"
 
-test: venv collection system-deps unit integration sanity lint docs-lint changelog-lint
+# The collection as users get it: the tarball holds no development file, galaxy-importer (what
+# Galaxy and Automation Hub run on an upload) accepts it, and ansible-builder's introspection of
+# the installed copy lists exactly httpx, dnspython and cryptography (tests/tools/package_check.py).
+package-check: package-venv
+	@$(call say,package-check: build the tarball; contents; galaxy-importer; ansible-builder introspect)
+	@PATH="$(PKG_VENV)/bin:$$PATH" "$(PKG_VENV)/bin/python" tests/tools/package_check.py
+
+# meta/runtime.yml claims requires_ansible >= 2.16: the unit tests and OLDEST_INTEGRATION run
+# with ansible-core 2.16 (tests/requirements-oldest.txt), the rest of `make test` with 2.19.
+oldest: oldest-venv collection
+	@$(call say,oldest: ansible-core $$("$(OLDEST_VENV)/bin/python" -c 'import ansible.release as r; print(r.__version__)'): unit + integration subset)
+	@"$(OLDEST_VENV)/bin/python" -m pytest --ansible-unit-inject-only -n 2 $(PYTEST_ARGS) tests/unit $(OLDEST_INTEGRATION)
+
+test: venv collection system-deps unit integration sanity lint docs-lint changelog-lint package-check oldest
 	@$(call say,test: all checks passed)
 	@"$(VBIN)/python" tests/tools/safety_counts.py
 
 demo: venv collection
 	@$(call say,demo: python tests/sandbox/demo.py)
 	@"$(VBIN)/python" tests/sandbox/demo.py
+
+# Not part of `make test`: minutes of ansible-playbook runs (docs/performance.md). Results in build/bench/.
+bench: venv collection
+	@$(call say,bench: python tests/bench/bench.py $(BENCH_ARGS))
+	@"$(VBIN)/python" tests/bench/bench.py $(BENCH_ARGS)
 
 clean:
 	@$(call say,clean: removing build/ and tests/output/)
