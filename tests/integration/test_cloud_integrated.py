@@ -141,11 +141,14 @@ def test_readiness_blocks_on_p_none_and_missing_include(play, sandbox, tmp_path,
 
 def test_bad_input_refused_before_any_call(play, sandbox, tmp_path, dns):
     sandbox.clear_requests()
-    bad = play(role(tmp_path, dns, "protect", cloud_integrated_tenant="../etc", cloud_integrated_region="eu",
-                    cloud_integrated_exchange=False))
-    assert bad.rc != 0 and "cloud_integrated refused the input" in bad.stdout
-    assert "cloud_integrated_tenant" in bad.stdout and "cloud_integrated_region" in bad.stdout
-    assert sandbox.requests("demo") == [] if hasattr(sandbox, "requests") else True
+    region = play(role(tmp_path, dns, "protect", cloud_integrated_region="eu", cloud_integrated_exchange=False))
+    assert region.rc != 0 and "cloud_integrated_region" in region.stdout      # the role's argument spec
+    bad = play(role(tmp_path, dns, "protect", cloud_integrated_tenant="../etc", cloud_integrated_exchange=False,
+                    cloud_integrated_owner_tag="none", cloud_integrated_top_rules="Disclaimer tool"))
+    assert bad.rc != 0 and "cloud_integrated refused the input" in bad.stdout, bad.stdout
+    for words in ("cloud_integrated_tenant", "cloud_integrated_owner_tag", "cloud_integrated_top_rules must be a list"):
+        assert words in bad.stdout, words
+    assert sandbox.requests("demo") == []
     off = play(role(tmp_path, dns, "offboard", cloud_integrated_arc_sealers=[]))
     assert off.rc != 0 and "cloud_integrated_arc_sealers is empty" in off.stdout
     assert sandbox.writes("demo") == []
