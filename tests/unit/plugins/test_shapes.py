@@ -32,8 +32,8 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._shapes import (
     ShapeError,
     read_page,
 )
-from ansible_collections.mailsec.mimecast.plugins.modules.mimecast_antispoof_bypass import AntiSpoofBypassSpec
-from ansible_collections.mailsec.mimecast.plugins.modules.mimecast_greylisting_bypass import GreylistingBypassSpec
+from ansible_collections.mailsec.mimecast.plugins.module_utils._bypass import AntiSpoofBypassSpec
+from ansible_collections.mailsec.mimecast.plugins.module_utils._bypass import GreylistingBypassSpec
 
 BASE = "https://api.services.mimecast.com"
 IP_PATH = "/policy-management/cloud-gateway/v1/anti-spoofing/policies"
