@@ -77,6 +77,7 @@ def seed_console_objects(sandbox):
 
 
 def test_check_apply_reapply_absent(sandbox, play, tmp_path, page_size):
+    page_size(100)  # one page per list, as the measurement (--page-size 100)
     seed_console_objects(sandbox)
     console = objects(sandbox)
     before = without_volatile(sandbox.state("demo"))
@@ -87,7 +88,7 @@ def test_check_apply_reapply_absent(sandbox, play, tmp_path, page_size):
     assert without_volatile(sandbox.state("demo")) == before
     predicted = checked.task(APPLY_TASK)["actions"]
     assert tuple(predicted) == TYPES and all(predicted.values())
-    assert checked.task(APPLY_TASK)["api_calls"]["write"] == 0
+    assert checked.task(APPLY_TASK)["api_calls"] == {"read": 6, "write": 0, "auth": 1, "total": 7}
     assert not (tmp_path / "demo-dune_security.md").exists()  # check mode writes no file either
 
     applied = play(role(tmp_path))
@@ -105,7 +106,6 @@ def test_check_apply_reapply_absent(sandbox, play, tmp_path, page_size):
     assert len(sandbox.writes("demo")) == 5
 
     sandbox.clear_requests()
-    page_size(100)  # one page per list, as the measurement (--page-size 100)
     again = play(role(tmp_path))
     assert again.rc == 0 and again.changed_count == 0, again.stdout[-3000:]
     assert sandbox.writes("demo") == []
@@ -138,6 +138,24 @@ def test_a_refusal_in_the_last_type_writes_nothing_in_any_type(sandbox, play, tm
     assert "already exists" in failure(result)["msg"] and "adopt: true" in failure(result)["msg"]
     assert failure(result)["api_calls"]["read"] == 6 and failure(result)["api_calls"]["write"] == 0
     assert sandbox.writes("demo") == [] and without_volatile(sandbox.state("demo")) == before
+
+
+def test_a_write_failure_in_the_second_type_reports_what_was_done_in_every_type(sandbox, play, tmp_path):
+    sandbox.add_fault(method="POST", path="/policy-management/cloud-gateway/v1/anti-spoofing/policies", status=400)
+    failed = failure(play(role(tmp_path)))
+    assert failed["changed"] is True
+    assert [(d["type"], d["action"]) for d in failed["done"]] == [("permitted_senders", "create"),
+                                                                 ("permitted_senders", "add_members")]
+    assert [(d["type"], d["action"]) for d in failed["not_done"]] == [
+        ("antispoof_bypass", "create"), ("greylisting_bypass", "create"), ("managed_urls", "create")]
+    assert "which stay done" in failed["msg"] and "3 planned write(s) were not done" in failed["msg"]
+    state = sandbox.state("demo")
+    assert not state["anti-spoofing"] and not state["greylisting"] and not state["managed_urls"]
+    # a re-run makes only the writes still needed
+    again = play(role(tmp_path))
+    assert again.rc == 0, again.stdout[-3000:]
+    assert [a["action"] for a in again.task(APPLY_TASK)["actions"]["permitted_senders"]] == []
+    assert objects(sandbox) == EXPECTED
 
 
 def test_identical_console_narrative_is_refused_loudly(sandbox, play, tmp_path):
@@ -207,7 +225,7 @@ def test_api_calls_do_not_grow_with_entries(sandbox, play, tmp_path, page_size):
                      phish_sim_allowlist_sender_addresses=["s%d@dune-sim.example" % i for i in range(10)]))
     assert many.rc == 0
     many = calls(many)
-    assert many["read"] == one["read"] and many["auth"] == one["auth"] == 1
+    assert many == {"read": 6, "write": 14, "auth": 1, "total": 21}
     assert many["write"] - one["write"] == 9  # nine more managed URLs; members go in one call
     print("API calls for one Dune run (apply pass):", one, "with 10 links/senders:", many)
 
