@@ -19,7 +19,10 @@ part's ``type``.
 
 from __future__ import annotations
 
+from ansible_collections.mailsec.mimecast.plugins.module_utils._bypass import AntiSpoofBypassSpec, GreylistingBypassSpec
 from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import STATES, Engine, EngineError, WriteFailed
+from ansible_collections.mailsec.mimecast.plugins.module_utils._managed_url import ManagedUrlSpec
+from ansible_collections.mailsec.mimecast.plugins.module_utils._permitted_sender import PermittedSenders
 from ansible_collections.mailsec.mimecast.plugins.module_utils._profile_group import read_internal_domains
 
 
@@ -139,14 +142,6 @@ def allowlist_parts(client, p, check_mode=False, warn=None):
     """The transaction parts for mimecast_allowlist's parameters ``p``.
 
     A type whose list is omitted (None) is left alone; with ``gathered`` every type is read."""
-    # Imported here so that the transaction core needs none of the object types.
-    from ansible_collections.mailsec.mimecast.plugins.module_utils._bypass import (
-        AntiSpoofBypassSpec,
-        GreylistingBypassSpec,
-    )
-    from ansible_collections.mailsec.mimecast.plugins.module_utils._managed_url import ManagedUrlSpec
-    from ansible_collections.mailsec.mimecast.plugins.module_utils._permitted_sender import PermittedSenders
-
     state = p["state"]
     common = dict(owner_tag=p["owner_tag"], adopt=p["adopt"], check_mode=check_mode,
                   on_duplicate=p["on_duplicate"], warn=warn)

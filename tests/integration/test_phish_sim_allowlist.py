@@ -144,8 +144,8 @@ def test_a_write_failure_in_the_second_type_reports_what_was_done_in_every_type(
     sandbox.add_fault(method="POST", path="/policy-management/cloud-gateway/v1/anti-spoofing/policies", status=400)
     failed = failure(play(role(tmp_path)))
     assert failed["changed"] is True
-    assert [(d["type"], d["action"]) for d in failed["done"]] == [("permitted_senders", "create"),
-                                                                 ("permitted_senders", "add_members")]
+    done = [(d["type"], d["action"]) for d in failed["done"]]
+    assert done == [("permitted_senders", "create"), ("permitted_senders", "add_members")]
     assert [(d["type"], d["action"]) for d in failed["not_done"]] == [
         ("antispoof_bypass", "create"), ("greylisting_bypass", "create"), ("managed_urls", "create")]
     assert "which stay done" in failed["msg"] and "3 planned write(s) were not done" in failed["msg"]

@@ -172,11 +172,10 @@ def test_a_write_failure_in_the_second_type_reports_the_first_done_and_the_rest_
         run_allowlist(client, params())
     result = caught.value.result()
     assert result["changed"] is True
-    assert [(d["type"], d["action"]) for d in result["done"]] == [("permitted_senders", "create"),
-                                                                 ("permitted_senders", "add_members")]
-    assert [(d["type"], d["action"]) for d in result["not_done"]] == [("antispoof_bypass", "create"),
-                                                                     ("greylisting_bypass", "create"),
-                                                                     ("managed_urls", "create")]
+    done = [(d["type"], d["action"]) for d in result["done"]]
+    assert done == [("permitted_senders", "create"), ("permitted_senders", "add_members")]
+    not_done = [(d["type"], d["action"]) for d in result["not_done"]]
+    assert not_done == [("antispoof_bypass", "create"), ("greylisting_bypass", "create"), ("managed_urls", "create")]
     message = str(caught.value)
     assert "2 write(s), which stay done" in message and "3 planned write(s) were not done" in message
     # nothing after the failed write was attempted
