@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from ansible_collections.mailsec.mimecast.plugins.module_utils._bypass import AntiSpoofBypassSpec, GreylistingBypassSpec
 from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import STATES, Engine, EngineError, WriteFailed
+from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError
 from ansible_collections.mailsec.mimecast.plugins.module_utils._managed_url import ManagedUrlSpec
 from ansible_collections.mailsec.mimecast.plugins.module_utils._permitted_sender import PermittedSenders
 from ansible_collections.mailsec.mimecast.plugins.module_utils._profile_group import read_internal_domains
@@ -111,8 +112,15 @@ class Transaction:
 
     def run(self):
         """Prepare and plan every part, then apply them; returns {type: part result}."""
-        for dummy, part in self.parts:
-            part.prepare(self.reads)
+        problems = []
+        for name, part in self.parts:
+            try:
+                part.prepare(self.reads)
+            except GuardrailError as exc:
+                # Every type's refusals at once, so that one fix-and-re-run cycle is enough.
+                problems.extend("%s: %s" % (name, problem) for problem in exc.problems)
+        if problems:
+            raise GuardrailError(problems)
         for dummy, part in self.parts:
             part.plan(self.reads.lister)
         if self.state != "gathered":

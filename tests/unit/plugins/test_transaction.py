@@ -155,6 +155,18 @@ def test_a_refusal_in_the_last_type_writes_nothing_in_any_type():
     assert client.writes() == []
 
 
+def test_refusals_in_several_types_are_reported_together_with_their_type():
+    client = FakeMimecast()
+    bad = params(permitted_senders=[{"group": "Vendor - permitted senders", "senders": ["ceo@corp.example"]}],
+                 greylisting_bypass=[{"description": "Wide", "source_ips": ["52.20.0.0/16"]}])
+    with pytest.raises(GuardrailError) as caught:
+        run_allowlist(client, bad)
+    problems = caught.value.problems
+    assert len(problems) == 2 and problems[0].startswith("permitted_senders: ")
+    assert problems[1].startswith("greylisting_bypass: ") and "/24" in problems[1]
+    assert client.writes() == []
+
+
 def test_an_unowned_object_in_the_last_type_refuses_after_reading_and_writes_nothing():
     client = FakeMimecast()
     client.urls.append({"id": "console-1", "scheme": "https", "domain": "links.vendor.example", "port": -1,
