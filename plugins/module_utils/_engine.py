@@ -283,13 +283,16 @@ class Engine:
         return entry[self.spec.key]
 
     # ------------------------------------------------------------------ read
-    def read(self, collection_names):
-        """Every existing object of the named collections, normalised."""
+    def read(self, collection_names, lister=None):
+        """Every existing object of the named collections, normalised.
+
+        ``lister(collection)`` (a transaction's shared reads) returns a collection's items instead
+        of listing it here, so that one list read serves every part that needs it."""
         current = []
         tag_field = self.spec.tag_field
         for name in collection_names:
             collection = self.spec.collections[name]
-            for item in collection.list(self.client):
+            for item in (lister(collection) if lister else collection.list(self.client)):
                 _check_item(item, collection)
                 entry = self.spec.from_api(name, item)
                 stored = entry.get(tag_field)

@@ -214,6 +214,18 @@ class ManagedUrlCollection(ClassicCollection):
         )
 
 
+# The entry options of mimecast_url_bypass's config and mimecast_allowlist's managed_urls.
+URL_ENTRY_OPTIONS = dict(
+    url=dict(type="str", required=True),
+    match_type=dict(type="str", choices=["explicit", "domain"]),
+    action=dict(type="str", choices=["permit", "block"]),
+    disable_rewrite=dict(type="bool"),
+    disable_user_awareness=dict(type="bool"),
+    disable_log_click=dict(type="bool"),
+    comment=dict(type="str"),
+)
+
+
 class ManagedUrlSpec(Spec):
     key = "url"
     tag_field = "comment"

@@ -143,112 +143,159 @@ def read_members(client, group_id):
     return members
 
 
-def sync_groups(client, spec, state, config, owner_tag="[ansible]", adopt=False, check_mode=False,
-                on_duplicate="fail", warn=None):
-    """Groups through the engine, then their members. Returns the module result.
+class GroupSync:
+    """Groups through the engine, then their members, in phases a transaction can interleave:
+    ``prepare`` (no call), ``plan`` (reads only), ``apply`` (writes), ``result``.
 
     Writes go one by one (group writes, then one member call per group and direction); on a
     failure WriteFailed lists every write done (member calls with the members that a re-read
     shows were really added or removed) and every planned write not done.
     """
-    engine = Engine(client, spec, owner_tag=owner_tag, adopt=adopt, check_mode=check_mode,
-                    on_duplicate=on_duplicate, warn=warn)
-    entries = engine.prepare(state, config)
-    current = engine.read([GROUP])
-    result = {"changed": False, "actions": []}
-    if state == "gathered":
-        result["gathered"] = []
-        for obj in current:
-            if obj["owned"]:
-                entry = engine.public(obj)
-                entry["members"] = sorted(read_members(client, obj["id"]))
-                result["gathered"].append(entry)
-        return result
-    group_actions = engine.plan(state, entries, current)
-    by_key = {obj["entry"]["description"]: obj for obj in current
-              if obj["owned"] or adopt}
-    by_key.update(engine.owned_index)
-    deleted = {a["object"]["id"] for a in group_actions if a["action"] == "delete"}
-    member_plan = []
-    before, after = {}, {}
-    for entry in entries:
-        key = entry["description"]
-        obj = by_key.get(key)
-        existing = []
-        if obj and obj["id"] not in deleted and state != "deleted":
-            existing = read_members(client, obj["id"])
-        if obj:
-            before[key] = {"id": obj["id"], "members": sorted(existing) if state != "deleted" else None}
-        if state == "deleted":
-            continue
-        wanted = entry.get("members")
-        if wanted is None:
-            wanted = existing if obj else []
-        add = [m for m in wanted if m not in existing]
-        remove = [m for m in existing if m not in wanted] if state in ("replaced", "overridden") else []
-        final = sorted(set(existing) - set(remove) | set(add))
-        after[key] = {"id": obj["id"] if obj else None, "members": final}
-        member_plan.append({"description": key, "object": obj, "add": add, "remove": remove})
-    for action in group_actions:
-        if action["action"] == "delete" and not action.get("duplicate"):
-            key = action["object"]["entry"]["description"]
-            before.setdefault(key, {"id": action["object"]["id"], "members": None})
-            after.pop(key, None)
-    member_actions = []
-    for item in member_plan:
-        group_id = item["object"]["id"] if item["object"] else None
-        for verb, members in (("add_members", item["add"]), ("remove_members", item["remove"])):
-            if members:
-                member_actions.append({"action": verb, "description": item["description"], "members": members,
-                                       "id": group_id})
-    engine._known_ids = {o["id"] for o in current}
-    try:
-        engine.apply(group_actions)
-    except WriteFailed as exc:
-        # The member changes planned after the failed group write were not made either.
-        raise WriteFailed(exc.cause, exc.done, exc.not_done + [dict(a) for a in member_actions],
-                          restored=exc.restored, note=exc.note)
-    created = {a["desired"]["description"]: a.get("id") for a in group_actions if a["action"] == "create"}
-    for action in member_actions:
-        if action["id"] is None:
-            action["id"] = created.get(action["description"])
-        if action["description"] in after and action["id"]:
-            after[action["description"]]["id"] = action["id"]
-    done = list(engine.done)
-    for index, action in enumerate(member_actions):
-        if check_mode:
-            break
-        adding = action["action"] == "add_members"
+
+    def __init__(self, client, spec, state, owner_tag="[ansible]", adopt=False, check_mode=False,
+                 on_duplicate="fail", warn=None):
+        self.client = client
+        self.state = state
+        self.adopt = adopt
+        self.check_mode = check_mode
+        self.warn = warn or getattr(client, "_warn", None) or (lambda msg: None)
+        self.engine = Engine(client, spec, owner_tag=owner_tag, adopt=adopt, check_mode=check_mode,
+                             on_duplicate=on_duplicate, warn=warn)
+        self.entries = []
+        self.gathered = None
+        self.group_actions = []
+        self.member_actions = []
+        self.before, self.after = {}, {}
+        self.done = []
+
+    def prepare(self, config):
+        """Validate the entries (guardrails included); no API call."""
+        self.entries = self.engine.prepare(self.state, config)
+
+    def plan(self, lister=None):
+        """Read the groups (through ``lister`` when given) and the addressed groups' members; plan."""
+        engine, state, client = self.engine, self.state, self.client
+        current = engine.read([GROUP], lister=lister)
+        if state == "gathered":
+            self.gathered = []
+            for obj in current:
+                if obj["owned"]:
+                    entry = engine.public(obj)
+                    entry["members"] = sorted(read_members(client, obj["id"]))
+                    self.gathered.append(entry)
+            return
+        group_actions = engine.plan(state, self.entries, current)
+        by_key = {obj["entry"]["description"]: obj for obj in current
+                  if obj["owned"] or self.adopt}
+        by_key.update(engine.owned_index)
+        deleted = {a["object"]["id"] for a in group_actions if a["action"] == "delete"}
+        member_plan = []
+        before, after = {}, {}
+        for entry in self.entries:
+            key = entry["description"]
+            obj = by_key.get(key)
+            existing = []
+            if obj and obj["id"] not in deleted and state != "deleted":
+                existing = read_members(client, obj["id"])
+            if obj:
+                before[key] = {"id": obj["id"], "members": sorted(existing) if state != "deleted" else None}
+            if state == "deleted":
+                continue
+            wanted = entry.get("members")
+            if wanted is None:
+                wanted = existing if obj else []
+            add = [m for m in wanted if m not in existing]
+            remove = [m for m in existing if m not in wanted] if state in ("replaced", "overridden") else []
+            final = sorted(set(existing) - set(remove) | set(add))
+            after[key] = {"id": obj["id"] if obj else None, "members": final}
+            member_plan.append({"description": key, "object": obj, "add": add, "remove": remove})
+        for action in group_actions:
+            if action["action"] == "delete" and not action.get("duplicate"):
+                key = action["object"]["entry"]["description"]
+                before.setdefault(key, {"id": action["object"]["id"], "members": None})
+                after.pop(key, None)
+        member_actions = []
+        for item in member_plan:
+            group_id = item["object"]["id"] if item["object"] else None
+            for verb, members in (("add_members", item["add"]), ("remove_members", item["remove"])):
+                if members:
+                    member_actions.append({"action": verb, "description": item["description"], "members": members,
+                                           "id": group_id})
+        engine._known_ids = {o["id"] for o in current}
+        self.group_actions, self.member_actions = group_actions, member_actions
+        self.before, self.after = before, after
+
+    def planned(self):
+        """Every planned write, described (for a transaction's ``not_done``)."""
+        return [self.engine.describe(a) for a in self.group_actions] + [dict(a) for a in self.member_actions]
+
+    def apply(self):
+        engine, client, member_actions, after = self.engine, self.client, self.member_actions, self.after
+        self.done = []
         try:
-            client.classic(ADD if adding else REMOVE, [member_body(action["id"], m) for m in action["members"]],
-                           write=True, tolerate=(ALREADY,) if adding else (NOT_FOUND,))
-        except MimecastError as exc:
-            # Mimecast processes the members of one call one by one: re-read the group to say
-            # exactly which of them took effect before the failure.
+            engine.apply(self.group_actions)
+        except WriteFailed as exc:
+            # The member changes planned after the failed group write were not made either.
+            raise WriteFailed(exc.cause, exc.done, exc.not_done + [dict(a) for a in member_actions],
+                              restored=exc.restored, note=exc.note)
+        created = {a["desired"]["description"]: a.get("id") for a in self.group_actions if a["action"] == "create"}
+        for action in member_actions:
+            if action["id"] is None:
+                action["id"] = created.get(action["description"])
+            if action["description"] in after and action["id"]:
+                after[action["description"]]["id"] = action["id"]
+        done = self.done = list(engine.done)
+        for index, action in enumerate(member_actions):
+            if self.check_mode:
+                break
+            adding = action["action"] == "add_members"
             try:
-                now = set(read_members(client, action["id"]))
-            except MimecastError:
-                now = None
-            not_done = [dict(a) for a in member_actions[index + 1:]]
-            if now is not None:
-                made = [m for m in action["members"] if (m in now) == adding]
-                missing = [m for m in action["members"] if m not in made]
-                if made:
-                    done.append(dict(action, members=made))
-                if not missing:
-                    (warn or getattr(client, "_warn", None) or (lambda msg: None))(
-                        "The %s call for %r got no clear answer (%s) but a re-read shows it took effect; "
-                        "counted as done." % (action["action"], action["description"], str(exc.msg).rstrip(".")))
-                    continue
-                not_done.insert(0, dict(action, members=missing))
-                note = None
-            else:
-                not_done.insert(0, dict(action))
-                note = "A re-read of the group's members failed too, so which members changed is unknown."
-            raise WriteFailed(exc, done, not_done, note=note)
-        done.append(dict(action))
-    described = [engine.describe(a) for a in group_actions]
-    result["actions"] = described + member_actions
-    result["changed"] = bool(result["actions"])
-    result["before"], result["after"] = before, after
-    return result
+                client.classic(ADD if adding else REMOVE, [member_body(action["id"], m) for m in action["members"]],
+                               write=True, tolerate=(ALREADY,) if adding else (NOT_FOUND,))
+            except MimecastError as exc:
+                # Mimecast processes the members of one call one by one: re-read the group to say
+                # exactly which of them took effect before the failure.
+                try:
+                    now = set(read_members(client, action["id"]))
+                except MimecastError:
+                    now = None
+                not_done = [dict(a) for a in member_actions[index + 1:]]
+                if now is not None:
+                    made = [m for m in action["members"] if (m in now) == adding]
+                    missing = [m for m in action["members"] if m not in made]
+                    if made:
+                        done.append(dict(action, members=made))
+                    if not missing:
+                        self.warn(
+                            "The %s call for %r got no clear answer (%s) but a re-read shows it took effect; "
+                            "counted as done." % (action["action"], action["description"], str(exc.msg).rstrip(".")))
+                        continue
+                    not_done.insert(0, dict(action, members=missing))
+                    note = None
+                else:
+                    not_done.insert(0, dict(action))
+                    note = "A re-read of the group's members failed too, so which members changed is unknown."
+                raise WriteFailed(exc, done, not_done, note=note)
+            done.append(dict(action))
+
+    def result(self):
+        result = {"changed": False, "actions": []}
+        if self.state == "gathered":
+            result["gathered"] = self.gathered
+            return result
+        result["actions"] = [self.engine.describe(a) for a in self.group_actions] + self.member_actions
+        result["changed"] = bool(result["actions"])
+        result["before"], result["after"] = self.before, self.after
+        return result
+
+
+def sync_groups(client, spec, state, config, owner_tag="[ansible]", adopt=False, check_mode=False,
+                on_duplicate="fail", warn=None):
+    """Groups through the engine, then their members (see GroupSync). Returns the module result."""
+    sync = GroupSync(client, spec, state, owner_tag=owner_tag, adopt=adopt, check_mode=check_mode,
+                     on_duplicate=on_duplicate, warn=warn)
+    sync.prepare(config)
+    sync.plan()
+    if state != "gathered":
+        sync.apply()
+    return sync.result()

@@ -284,97 +284,18 @@ restored:
   version_added: 0.2.0
 '''
 
-from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import Collection
-from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import (
-    GuardrailError,
-    check_sender_domains,
-    check_source_ips,
+from ansible_collections.mailsec.mimecast.plugins.module_utils._bypass import (
+    ANTISPOOF_ENTRY_OPTIONS,
+    AntiSpoofBypassSpec,
 )
 from ansible_collections.mailsec.mimecast.plugins.module_utils._module import (
     MimecastModule,
     declarative_argument_spec,
 )
-from ansible_collections.mailsec.mimecast.plugins.module_utils._policy import (
-    POLICY_ENTRY_OPTIONS,
-    POLICY_FIELDS,
-    GatewayPolicySpec,
-    cidrs_from_api,
-)
-
-BASE = "/policy-management/cloud-gateway/v1"
-IP = "anti-spoofing"
-SPF = "anti-spoofing-bypass"
-OPTION = {IP: "no_action", SPF: "enable_bypass"}
-KIND = {IP: "ip", SPF: "spf"}
-
-
-class AntiSpoofBypassSpec(GatewayPolicySpec):
-    collections = {
-        IP: Collection(IP, BASE + "/anti-spoofing/policies", "anti-spoofing policy (no_action)"),
-        SPF: Collection(SPF, BASE + "/anti-spoofing-bypass/policies", "anti-spoofing SPF bypass"),
-    }
-    fields = ("kind", "option", "source_ips", "spf_domains") + POLICY_FIELDS
-    unordered = ("source_ips", "spf_domains")
-
-    def __init__(self, allow_broad_ranges=False):
-        self.allow_broad_ranges = allow_broad_ranges
-
-    def prepare(self, entry, state):
-        if state in ("deleted", "gathered"):
-            return entry
-        has_ips, has_spf = entry.get("source_ips") is not None, entry.get("spf_domains") is not None
-        if has_ips == has_spf:
-            raise GuardrailError([
-                "entry %r: give either source_ips (IP-based bypass, recommended) or spf_domains "
-                "(SPF-based bypass), not %s" % (entry["description"], "both" if has_ips else "neither")])
-        if has_ips:
-            entry["_collection"] = IP
-            entry["source_ips"] = check_source_ips(entry["source_ips"], self.allow_broad_ranges)
-            if not entry["source_ips"]:
-                raise GuardrailError(["entry %r: source_ips is empty" % entry["description"]])
-        else:
-            entry["_collection"] = SPF
-            entry["spf_domains"] = check_sender_domains(entry["spf_domains"])
-            if not entry["spf_domains"]:
-                raise GuardrailError(["entry %r: spf_domains is empty" % entry["description"]])
-        entry["kind"] = KIND[entry["_collection"]]
-        entry["option"] = OPTION[entry["_collection"]]
-        return self.prepare_policy(entry)
-
-    def defaults(self, collection):
-        values = self.policy_defaults()
-        values.update(kind=KIND[collection], option=OPTION[collection], source_ips=None, spf_domains=None)
-        return values
-
-    def from_api(self, collection, item):
-        entry = self.policy_from_api(item)
-        entry["kind"] = KIND[collection]
-        entry["option"] = item.get("option")
-        if collection == IP:
-            entry["source_ips"] = cidrs_from_api(item)
-            entry["spf_domains"] = None
-        else:
-            entry["source_ips"] = None
-            domains = item.get("spfDomains") or (item.get("conditions") or {}).get("spfDomains") or []
-            entry["spf_domains"] = [d.lower().rstrip(".") for d in domains]
-        return entry
-
-    def to_api(self, collection, desired):
-        body = self.policy_to_api(desired)
-        body["option"] = desired["option"]
-        if collection == IP:
-            body["sourceIPs"] = list(desired["source_ips"] or [])
-        else:
-            body["spfDomains"] = list(desired["spf_domains"] or [])
-        return body
 
 
 def main():
-    argument_spec = declarative_argument_spec(dict(
-        POLICY_ENTRY_OPTIONS,
-        source_ips=dict(type="list", elements="str"),
-        spf_domains=dict(type="list", elements="str"),
-    ))
+    argument_spec = declarative_argument_spec(dict(ANTISPOOF_ENTRY_OPTIONS))
     argument_spec["allow_broad_ranges"] = dict(type="bool", default=False)
     module = MimecastModule(argument_spec, supports_check_mode=True)
     module.run_engine(AntiSpoofBypassSpec(allow_broad_ranges=module.params["allow_broad_ranges"]))

@@ -182,62 +182,18 @@ restored:
   version_added: 0.2.0
 '''
 
-from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import Collection
-from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError, check_source_ips
+from ansible_collections.mailsec.mimecast.plugins.module_utils._bypass import (
+    GREYLISTING_ENTRY_OPTIONS,
+    GreylistingBypassSpec,
+)
 from ansible_collections.mailsec.mimecast.plugins.module_utils._module import (
     MimecastModule,
     declarative_argument_spec,
 )
-from ansible_collections.mailsec.mimecast.plugins.module_utils._policy import (
-    POLICY_ENTRY_OPTIONS,
-    POLICY_FIELDS,
-    GatewayPolicySpec,
-    cidrs_from_api,
-)
-
-GREYLISTING = "greylisting"
-
-
-class GreylistingBypassSpec(GatewayPolicySpec):
-    collections = {
-        GREYLISTING: Collection(GREYLISTING, "/policy-management/cloud-gateway/v1/greylisting/policies",
-                                "greylisting policy (no_action)"),
-    }
-    date_fields = ("fromDate", "toDate")
-    fields = ("option", "source_ips") + POLICY_FIELDS
-    unordered = ("source_ips",)
-
-    def __init__(self, allow_broad_ranges=False):
-        self.allow_broad_ranges = allow_broad_ranges
-
-    def prepare(self, entry, state):
-        if state in ("deleted", "gathered"):
-            return entry
-        entry["source_ips"] = check_source_ips(entry.get("source_ips"), self.allow_broad_ranges)
-        if not entry["source_ips"]:
-            raise GuardrailError(["entry %r: source_ips is required and may not be empty" % entry["description"]])
-        entry["_collection"] = GREYLISTING
-        entry["option"] = "no_action"
-        return self.prepare_policy(entry)
-
-    def defaults(self, collection):
-        return dict(self.policy_defaults(), option="no_action", source_ips=None)
-
-    def from_api(self, collection, item):
-        entry = self.policy_from_api(item)
-        entry["option"] = item.get("option")
-        entry["source_ips"] = cidrs_from_api(item)
-        return entry
-
-    def to_api(self, collection, desired):
-        body = self.policy_to_api(desired)
-        body["option"] = desired["option"]
-        body["sourceIPs"] = list(desired["source_ips"] or [])
-        return body
 
 
 def main():
-    argument_spec = declarative_argument_spec(dict(POLICY_ENTRY_OPTIONS, source_ips=dict(type="list", elements="str")))
+    argument_spec = declarative_argument_spec(dict(GREYLISTING_ENTRY_OPTIONS))
     argument_spec["allow_broad_ranges"] = dict(type="bool", default=False)
     module = MimecastModule(argument_spec, supports_check_mode=True)
     module.run_engine(GreylistingBypassSpec(allow_broad_ranges=module.params["allow_broad_ranges"]))

@@ -124,61 +124,23 @@ api_calls:
   sample: {read: 3, write: 2, auth: 1, total: 6}
 '''
 
-from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import (
-    GuardrailError,
-    is_permitted_sender_group,
-    sender_check,
-)
 from ansible_collections.mailsec.mimecast.plugins.module_utils._module import (
     MimecastModule,
     declarative_argument_spec,
 )
-from ansible_collections.mailsec.mimecast.plugins.module_utils._profile_group import (
-    GroupSpec,
-    read_internal_domains,
-    sync_groups,
-)
-
-BUILTIN_GROUPS = ("permitted senders", "blocked senders")
-
-
-def console_step(group):
-    return ("Administration > Gateway > Policies > Permitted Senders > New Policy: Emails From = "
-            "Profile Group '%s', Emails To = Everyone (or your recipient scope), add the vendor's "
-            "source IP ranges, tick Policy Override, set the validity to the campaign window, Save. "
-            "The API cannot read Permitted Senders policies, so this step cannot be confirmed "
-            "automatically." % group)
+from ansible_collections.mailsec.mimecast.plugins.module_utils._permitted_sender import PermittedSenders
 
 
 def work(module, client):
     p = module.params
-    problems = []
-    for entry in p["config"]:
-        if entry["group"].strip().lower() in BUILTIN_GROUPS:
-            problems.append("group %r is a built-in group, which Mimecast does not let the API change; "
-                            "name a group of your own and point the policy at it" % entry["group"])
-        elif p["state"] not in ("deleted", "gathered") and not is_permitted_sender_group(entry["group"]):
-            # The name marks the group as a permitted-sender group for every other path
-            # (mimecast_profile_group applies these guardrails to such groups, mimecast_audit checks them).
-            problems.append("group %r does not say 'permitted senders' in its name; name it for example "
-                            "%r so that every module recognises it as a permitted-sender group"
-                            % (entry["group"], "%s - permitted senders" % entry["group"].strip()))
-    if problems:
-        raise GuardrailError(problems)
-    config = [{"description": e["group"], "members": e.get("senders")} for e in p["config"]]
-    internal = []
-    if p["state"] not in ("deleted", "gathered"):
-        internal = read_internal_domains(client)
-    spec = GroupSpec(check_member=sender_check(internal, p["allow_domain"]))
-    result = sync_groups(client, spec, p["state"], config, owner_tag=p["owner_tag"], adopt=p["adopt"],
-                         check_mode=module.check_mode, on_duplicate=p["on_duplicate"], warn=module.module.warn)
-    result["policy_confirmed"] = False
-    if p["state"] not in ("deleted", "gathered"):
-        result["internal_domains"] = internal
-        tag = p["owner_tag"]
-        result["console_steps"] = [console_step("%s %s" % (e["group"], tag) if tag else e["group"])
-                                   for e in p["config"]]
-    return result
+    part = PermittedSenders(client, p["state"], p["config"], owner_tag=p["owner_tag"], adopt=p["adopt"],
+                            allow_domain=p["allow_domain"], check_mode=module.check_mode,
+                            on_duplicate=p["on_duplicate"], warn=module.module.warn)
+    part.prepare()
+    part.plan()
+    if p["state"] != "gathered":
+        part.apply()
+    return part.result()
 
 
 def main():

@@ -164,7 +164,7 @@ restored:
   version_added: 0.2.0
 '''
 
-from ansible_collections.mailsec.mimecast.plugins.module_utils._managed_url import ManagedUrlSpec
+from ansible_collections.mailsec.mimecast.plugins.module_utils._managed_url import URL_ENTRY_OPTIONS, ManagedUrlSpec
 from ansible_collections.mailsec.mimecast.plugins.module_utils._module import (
     MimecastModule,
     declarative_argument_spec,
@@ -172,15 +172,7 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._module import (
 
 
 def main():
-    argument_spec = declarative_argument_spec(dict(
-        url=dict(type="str", required=True),
-        match_type=dict(type="str", choices=["explicit", "domain"]),
-        action=dict(type="str", choices=["permit", "block"]),
-        disable_rewrite=dict(type="bool"),
-        disable_user_awareness=dict(type="bool"),
-        disable_log_click=dict(type="bool"),
-        comment=dict(type="str"),
-    ))
+    argument_spec = declarative_argument_spec(dict(URL_ENTRY_OPTIONS))
     argument_spec["allow_shared_domains"] = dict(type="bool", default=False)
     module = MimecastModule(argument_spec, supports_check_mode=True)
     module.run_engine(ManagedUrlSpec(allow_shared_domains=module.params["allow_shared_domains"]))

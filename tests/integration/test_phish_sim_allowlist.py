@@ -9,8 +9,9 @@ import re
 import pytest
 
 ROLE = "mailsec.mimecast.phish_sim_allowlist"
-APPLY_TASKS = ("Permitted-sender profile group", "Anti-spoofing bypass for the vendor's source IPs",
-               "Greylisting bypass for the vendor's source IPs", "Managed URLs for the vendor's link domains")
+# The role's whole API part is this one mimecast_allowlist task (one module run, one token per tenant).
+APPLY_TASK = "Allowlist the vendor in one transaction"
+TYPES = ("permitted_senders", "antispoof_bypass", "greylisting_bypass", "managed_urls")
 
 
 # The campaign window is relative to today: the role refuses end dates in the past.
@@ -29,6 +30,14 @@ def role(runbook_dir, **extra):
                  "phish_sim_allowlist_runbook_dir": str(runbook_dir)}
     variables.update(extra)
     return [{"name": "role", "ansible.builtin.include_role": {"name": ROLE}, "vars": variables}]
+
+
+@pytest.fixture
+def page_size(sandbox):
+    """Put the sandbox's page size back after a test that changes it (reset() keeps it)."""
+    old = sandbox.page_size
+    yield sandbox.set_page_size
+    sandbox.set_page_size(old)
 
 
 def objects(sandbox, tenant="demo"):
@@ -67,7 +76,8 @@ def seed_console_objects(sandbox):
     sandbox.seed("demo", "groups", [{"description": "Dune Security phishing simulation - permitted senders (old)"}])
 
 
-def test_check_apply_reapply_absent(sandbox, play, tmp_path):
+def test_check_apply_reapply_absent(sandbox, play, tmp_path, page_size):
+    page_size(100)  # one page per list, as the issue's measurement (--page-size 100)
     seed_console_objects(sandbox)
     console = objects(sandbox)
     before = without_volatile(sandbox.state("demo"))
@@ -76,12 +86,14 @@ def test_check_apply_reapply_absent(sandbox, play, tmp_path):
     assert checked.rc == 0, checked.stdout[-3000:]
     assert sandbox.writes("demo") == []
     assert without_volatile(sandbox.state("demo")) == before
-    predicted = {name: checked.task(name)["actions"] for name in APPLY_TASKS}
+    predicted = checked.task(APPLY_TASK)["actions"]
+    assert tuple(predicted) == TYPES and all(predicted.values())
+    assert checked.task(APPLY_TASK)["api_calls"] == {"read": 6, "write": 0, "auth": 1, "total": 7}
     assert not (tmp_path / "demo-dune_security.md").exists()  # check mode writes no file either
 
     applied = play(role(tmp_path))
     assert applied.rc == 0, applied.stdout[-3000:]
-    real = {name: applied.task(name)["actions"] for name in APPLY_TASKS}
+    real = applied.task(APPLY_TASK)["actions"]
     assert {k: [dict(a, id=None) for a in v] for k, v in predicted.items()} == {
         k: [dict(a, id=None) for a in v] for k, v in real.items()}
     after = objects(sandbox)
@@ -97,6 +109,14 @@ def test_check_apply_reapply_absent(sandbox, play, tmp_path):
     again = play(role(tmp_path))
     assert again.rc == 0 and again.changed_count == 0, again.stdout[-3000:]
     assert sandbox.writes("demo") == []
+    # No-op re-run: one module run, 1 token, one read per list (internal domains for the guardrail,
+    # groups, the group's members, anti-spoofing IP and SPF lists, greylisting, managed URLs), 0 writes.
+    log = sandbox.requests()
+    tokens = [r for r in log if r["path"].endswith("/oauth/token")]
+    reads = [r["path"] for r in log if not r["write"] and r not in tokens]
+    assert len(tokens) == 1 and len(reads) == len(set(reads)) == 7, [r["path"] for r in log]
+    assert again.task(APPLY_TASK)["api_calls"] == {"read": 7, "write": 0, "auth": 1, "total": 8}
+    assert len([r for r in again.records if r["task"].endswith(APPLY_TASK) and r["status"] != "skipped"]) == 1
 
     absent = play(role(tmp_path, phish_sim_allowlist_state="absent"))
     assert absent.rc == 0, absent.stdout[-3000:]
@@ -106,6 +126,36 @@ def test_check_apply_reapply_absent(sandbox, play, tmp_path):
     sandbox.clear_requests()
     absent_again = play(role(tmp_path, phish_sim_allowlist_state="absent"))
     assert absent_again.changed_count == 0 and sandbox.writes("demo") == []
+
+
+def test_a_refusal_in_the_last_type_writes_nothing_in_any_type(sandbox, play, tmp_path):
+    """A console-made managed URL for the vendor's link domain is refused when the module plans the last type,
+    after reading every list: the group, its members and both bypasses, all planned, are not written."""
+    sandbox.seed("demo", "managed_urls", [{"url": "training.dune-sim.example", "matchType": "domain",
+                                           "action": "permit", "comment": "made in the console"}])
+    before = without_volatile(sandbox.state("demo"))
+    result = play(role(tmp_path))
+    assert "already exists" in failure(result)["msg"] and "adopt: true" in failure(result)["msg"]
+    assert failure(result)["api_calls"]["read"] == 6 and failure(result)["api_calls"]["write"] == 0
+    assert sandbox.writes("demo") == [] and without_volatile(sandbox.state("demo")) == before
+
+
+def test_a_write_failure_in_the_second_type_reports_what_was_done_in_every_type(sandbox, play, tmp_path):
+    sandbox.add_fault(method="POST", path="/policy-management/cloud-gateway/v1/anti-spoofing/policies", status=400)
+    failed = failure(play(role(tmp_path)))
+    assert failed["changed"] is True
+    done = [(d["type"], d["action"]) for d in failed["done"]]
+    assert done == [("permitted_senders", "create"), ("permitted_senders", "add_members")]
+    assert [(d["type"], d["action"]) for d in failed["not_done"]] == [
+        ("antispoof_bypass", "create"), ("greylisting_bypass", "create"), ("managed_urls", "create")]
+    assert "which stay done" in failed["msg"] and "3 planned write(s) were not done" in failed["msg"]
+    state = sandbox.state("demo")
+    assert not state["anti-spoofing"] and not state["greylisting"] and not state["managed_urls"]
+    # a re-run makes only the writes still needed
+    again = play(role(tmp_path))
+    assert again.rc == 0, again.stdout[-3000:]
+    assert [a["action"] for a in again.task(APPLY_TASK)["actions"]["permitted_senders"]] == []
+    assert objects(sandbox) == EXPECTED
 
 
 def test_identical_console_narrative_is_refused_loudly(sandbox, play, tmp_path):
@@ -158,22 +208,24 @@ def test_guardrails_stop_the_role_with_nothing_written(sandbox, play, tmp_path, 
     assert sandbox.writes("demo") == []
 
 
-def test_api_calls_do_not_grow_with_entries(sandbox, play, tmp_path):
+def test_api_calls_do_not_grow_with_entries(sandbox, play, tmp_path, page_size):
     def calls(result):
-        totals = {"read": 0, "write": 0, "auth": 0}
-        for name in APPLY_TASKS:
-            for key in totals:
-                totals[key] += result.task(name)["api_calls"][key]
-        return totals
+        return result.task(APPLY_TASK)["api_calls"]
 
-    one = calls(play(role(tmp_path, phish_sim_allowlist_preflight=False)))
+    page_size(100)  # one page per list
+    first = play(role(tmp_path))
+    one = calls(first)
+    # first run: 1 token, 6 reads (no members to read yet), 5 writes; nothing else talks to Mimecast
+    assert one == {"read": 6, "write": 5, "auth": 1, "total": 12}
+    assert len(sandbox.requests()) == 12
     sandbox.reset()
-    many = play(role(tmp_path, phish_sim_allowlist_preflight=False,
+    page_size(100)
+    many = play(role(tmp_path,
                      phish_sim_allowlist_link_domains=["l%d.dune-sim.example" % i for i in range(10)],
                      phish_sim_allowlist_sender_addresses=["s%d@dune-sim.example" % i for i in range(10)]))
     assert many.rc == 0
     many = calls(many)
-    assert many["read"] == one["read"] and many["auth"] == one["auth"] == 4
+    assert many == {"read": 6, "write": 14, "auth": 1, "total": 21}
     assert many["write"] - one["write"] == 9  # nine more managed URLs; members go in one call
     print("API calls for one Dune run (apply pass):", one, "with 10 links/senders:", many)
 
@@ -199,7 +251,7 @@ def test_verification_with_a_test_message(sandbox, play, tmp_path):
     # a link outside the allowlisted domains is rewritten in the delivered copy: verification fails
     sandbox.deliver("demo", "simulations@dune-sim.example", ["alice@corp.example"], "Second bonus",
                     "52.201.210.35", '<a href="https://other.example/x">claim</a>')
-    rewritten = play(role(tmp_path, phish_sim_allowlist_verify=True, phish_sim_allowlist_preflight=False,
+    rewritten = play(role(tmp_path, phish_sim_allowlist_verify=True,
                           phish_sim_allowlist_verify_sender="simulations@dune-sim.example",
                           phish_sim_allowlist_verify_subject="Second bonus"))
     msg = failure(rewritten)["msg"]
@@ -220,8 +272,8 @@ def test_booleans_from_extra_vars_are_booleans(sandbox, play, tmp_path):
     assert result.rc == 0, result.stdout[-3000:]
     ran = [r["task"] for r in result.records if r["status"] != "skipped"]
     assert not [t for t in ran if t.endswith("Find the test message in Mimecast tracking")]
-    for name in APPLY_TASKS:  # no preflight: each module task ran once
-        assert len([t for t in ran if t.endswith(" : " + name) or t == name]) == 1, ran
+    # the old phish_sim_allowlist_preflight is still accepted; the API part runs once either way
+    assert len([t for t in ran if t.endswith(" : " + APPLY_TASK) or t == APPLY_TASK]) == 1, ran
 
 
 def test_hostile_values_are_escaped_in_the_runbook(sandbox, play, tmp_path):

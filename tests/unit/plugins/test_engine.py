@@ -7,9 +7,9 @@ import copy
 
 import pytest
 
+from ansible_collections.mailsec.mimecast.plugins.module_utils._bypass import AntiSpoofBypassSpec
 from ansible_collections.mailsec.mimecast.plugins.module_utils._client import MimecastError
 from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import Engine, WriteFailed
-from ansible_collections.mailsec.mimecast.plugins.modules.mimecast_antispoof_bypass import AntiSpoofBypassSpec
 
 IP_PATH = "/policy-management/cloud-gateway/v1/anti-spoofing/policies"
 SPF_PATH = "/policy-management/cloud-gateway/v1/anti-spoofing-bypass/policies"

@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from ansible_collections.mailsec.mimecast.plugins.module_utils import _policy
+from ansible_collections.mailsec.mimecast.plugins.module_utils._bypass import AntiSpoofBypassSpec, GreylistingBypassSpec
 from ansible_collections.mailsec.mimecast.plugins.module_utils._client import MimecastClient, MimecastError
 from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import Engine, EngineError
 from ansible_collections.mailsec.mimecast.plugins.module_utils._shapes import (
@@ -32,8 +33,6 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._shapes import (
     ShapeError,
     read_page,
 )
-from ansible_collections.mailsec.mimecast.plugins.modules.mimecast_antispoof_bypass import AntiSpoofBypassSpec
-from ansible_collections.mailsec.mimecast.plugins.modules.mimecast_greylisting_bypass import GreylistingBypassSpec
 
 BASE = "https://api.services.mimecast.com"
 IP_PATH = "/policy-management/cloud-gateway/v1/anti-spoofing/policies"
