@@ -46,6 +46,7 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._managed_url impo
 from ansible_collections.mailsec.mimecast.plugins.module_utils._netblocks import REGION_RECORDS, parse_spf
 from ansible_collections.mailsec.mimecast.plugins.module_utils._policy import ETERNAL, date_from_api
 from ansible_collections.mailsec.mimecast.plugins.module_utils._profile_group import GroupCollection, read_members
+from ansible_collections.mailsec.mimecast.plugins.module_utils._spf import CI_SPF_INCLUDES
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 WEIGHTS = {"low": 1, "medium": 3, "high": 5, "critical": 10}
@@ -53,9 +54,9 @@ REST = "/policy-management/cloud-gateway/v1/"
 CLOUD_INCLUDES = ("spf.protection.outlook.com", "_spf.google.com", "_netblocks.google.com")
 CAMPAIGN_WORDS = re.compile(r"\b(campaign|simulation|phish\w*|pilot|trial|temp\w*|test\w*|poc|q[1-4]|20\d\d)\b", re.I)
 MIMECAST_MX_DOMAINS = ("mimecast.com", "mimecast.co.za", "mimecast-offshore.com", "mimecast-pscom-us.com")
-DNS_CHECKS = ("MC-DNS-001", "MC-DNS-002", "MC-DNS-003")
+DNS_CHECKS = ("MC-DNS-001", "MC-DNS-002", "MC-DNS-003", "MC-CI-003")
 SPF_BYPASS_CHECKS = ("MC-ASB-001", "MC-ASB-002", "MC-ASB-003")
-CI_CHECKS = ("MC-CI-001", "MC-CI-002")
+CI_CHECKS = ("MC-CI-001", "MC-CI-002", "MC-CI-003")
 _CLOUD = [(p, ipaddress.ip_network(c)) for p, info in CLOUD_RANGES.items() for c in info["ranges"]]
 
 # id: (title, severity, why it matters, the fix)
@@ -131,6 +132,11 @@ CHECKS = {
                   "on it (user-made policies override it).",
                   "Make a targeted policy in Protect (mailsec.mimecast.mimecast_ci_policy) for the users who "
                   "need it, and keep the Default policy as the fallback."),
+    "MC-CI-003": ("SPF does not include the Cloud Integrated outbound delivery include", "medium",
+                  "Cloud Integrated delivers the domain's outbound mail from Mimecast's ranges; without the region's "
+                  "include (spf.<region>-1.a.mimecastprotect.com, from the guide's table) recipients fail SPF.",
+                  "Add include:spf.<region>-1.a.mimecastprotect.com before the record's all mechanism (the "
+                  "mailsec.mimecast.spf_record filter merges it and keeps the rest)."),
 }
 
 MANUAL_CHECKS = [
@@ -159,8 +165,9 @@ def overlaps_cloud(net):
 
 class Audit:
     def __init__(self, client, dns=None, region="us", permitted_sender_groups=None, check_dns=True,
-                 ci_policy_ids=None):
+                 ci_policy_ids=None, ci_region=None):
         self.client = client
+        self.ci_region = ci_region
         self.ci_policy_ids = list(ci_policy_ids or [])
         # Cloud Integrated policies read (the Default policy first), or None; why CI checks were skipped.
         self.ci = None
@@ -395,14 +402,17 @@ class Audit:
                     self.add("MC-DNS-001", {"domain": domain, "detail": ", ".join(stray) or "no MX record"})
             except DnsError as exc:
                 self.not_checked(("MC-DNS-001",), "MX of %s: %s" % (domain, exc))
+            spf_checks = ("MC-DNS-002", "MC-CI-003") if self.ci is not None else ("MC-DNS-002",)
             try:
                 record = self.dns.spf(domain)
                 if not spf_includes(record, REGION_RECORDS[self.region]):
                     self.add("MC-DNS-002", {"domain": domain, "detail": record})
+                self.check_ci_spf(domain, record)
             except DnsLookupError as exc:
-                self.not_checked(("MC-DNS-002",), "SPF of %s: %s" % (domain, exc))
+                self.not_checked(spf_checks, "SPF of %s: %s" % (domain, exc))
             except DnsError as exc:
-                self.add("MC-DNS-002", {"domain": domain, "detail": str(exc)})
+                for cid in spf_checks:
+                    self.add(cid, {"domain": domain, "detail": str(exc)})
             try:
                 dmarc = [t for t in self.dns.txt("_dmarc." + domain) if is_dmarc(t)]
             except DnsLookupError as exc:
@@ -413,6 +423,18 @@ class Audit:
             policy = dmarc_policy(dmarc[0]) if dmarc else ""
             if policy not in ("quarantine", "reject"):
                 self.add("MC-DNS-003", {"domain": domain, "detail": dmarc[0] if dmarc else "no DMARC record"})
+
+    def check_ci_spf(self, domain, record):
+        """MC-CI-003, on accounts with Cloud Integrated only (a gateway-only account is never judged on it)."""
+        if self.ci is None:
+            return
+        if not self.ci_region:
+            self.not_checked(("MC-CI-003",), "The Cloud Integrated SPF include depends on the account's region: "
+                             "give ci_region")
+            return
+        include = CI_SPF_INCLUDES[self.ci_region]
+        if not spf_includes(record, include):
+            self.add("MC-CI-003", {"domain": domain, "detail": record, "include": include})
 
     def check_cloud_integrated(self):
         if self.ci is None:
@@ -463,4 +485,4 @@ class Audit:
             "findings": failed, "checks": findings, "counts": counts, "manual_checks": MANUAL_CHECKS,
             "internal_domains": self.internal, "errors": self.errors,
             "not_applicable": [{"id": cid, "title": CHECKS[cid][0], "reason": self.ci_skipped}
-                               for cid in CI_CHECKS if self.ci_skipped]}
+                               for cid in CI_CHECKS if self.ci_skipped and (self.want_dns or cid not in DNS_CHECKS)]}

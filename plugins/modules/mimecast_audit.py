@@ -70,6 +70,14 @@ options:
     elements: str
     default: []
     version_added: 0.3.0
+  ci_region:
+    description:
+      - The region of a Cloud Integrated account, for the check that each internal domain's SPF includes
+        C(spf.<region>-1.a.mimecastprotect.com) (Mimecast's Cloud Integrated guide). Only judged on accounts
+        with Cloud Integrated; without it that check is reported as not checked there.
+    type: str
+    choices: [au, ca, de, uk, us, za]
+    version_added: 0.3.0
   dns_checks:
     description: Run the DNS checks (SPF of bypass domains needs DNS regardless).
     type: bool
@@ -211,7 +219,8 @@ def work(module, client):
             module.module.warn("No DNS resolver (%s): the DNS checks and SPF look-ups are reported as not "
                                "checked." % exc)
     audit = Audit(client, resolver, region=p["region"], permitted_sender_groups=p["permitted_sender_groups"],
-                  check_dns=p["dns_checks"], ci_policy_ids=p["ci_policy_ids"])
+                  check_dns=p["dns_checks"], ci_policy_ids=p["ci_policy_ids"],
+                  ci_region=p["ci_region"])
     result = audit.run()
     result["changed"] = False
     result["report_markdown"] = markdown(p["tenant_name"], result, p["generated"])
@@ -246,6 +255,7 @@ def main():
             region=dict(type="str", default="us", choices=["us", "usb", "eu", "de", "ca", "za", "au", "uspcom", "all"]),
             permitted_sender_groups=dict(type="list", elements="str", default=[]),
             ci_policy_ids=dict(type="list", elements="str", default=[]),
+            ci_region=dict(type="str", choices=["au", "ca", "de", "uk", "us", "za"]),
             dns_checks=dict(type="bool", default=True),
             fail_on_severity=dict(type="str", default="none", choices=["none", "low", "medium", "high", "critical"]),
             generated=dict(type="str", default=""),

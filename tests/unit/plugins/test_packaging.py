@@ -24,7 +24,8 @@ DEVELOPMENT_FILES = ["Makefile", "pyproject.toml", ".ansible-lint", ".gitignore"
 # What users, galaxy-importer and ansible-builder need from the tarball.
 SHIPPED_FILES = ["README.md", "COPYING", "meta/runtime.yml", "meta/execution-environment.yml",
                  "meta/ee-requirements.txt", "roles/phish_sim_allowlist/README.md",
-                 "roles/firewall_lockdown/README.md", "changelogs/changelog.yaml", "plugins/modules/mimecast_audit.py",
+                 "roles/firewall_lockdown/README.md", "roles/cloud_integrated/README.md",
+                 "changelogs/changelog.yaml", "plugins/modules/mimecast_audit.py",
                  "tests/sandbox/server.py"]
 
 
@@ -83,7 +84,7 @@ def test_the_helper_matches_like_ansible_galaxy():
     assert not ignored("meta/ee-requirements.txt", ["tests/requirements-*.txt", "requirements-dev.txt"])
 
 
-@pytest.mark.parametrize("role", ["phish_sim_allowlist", "firewall_lockdown"])
+@pytest.mark.parametrize("role", ["phish_sim_allowlist", "firewall_lockdown", "cloud_integrated"])
 def test_role_has_readme_and_version_added(role):
     # galaxy-importer refuses a role without README.md; antsibull-changelog lists "New Roles" by version_added.
     assert (ROOT / "roles" / role / "README.md").read_text(encoding="utf-8").startswith("# mailsec.mimecast." + role)
