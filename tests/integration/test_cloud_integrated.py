@@ -65,7 +65,7 @@ def run_phase(play, sandbox, tmp_path, dns, phase, **extra):
     assert applied.rc == 0, applied.stdout + applied.stderr
     writes = sandbox.writes("demo")
     assert writes, "the %s phase wrote nothing" % phase
-    for name in ("Mimecast - the role's policy in %s mode" % phase, "Exchange Online - the named transport rules back on top",
+    for name in ("Mimecast - the role's policy in the phase's mode", "Exchange Online - the named transport rules back on top",
                  "Mimecast - remove the role's Cloud Integrated policies",
                  "Exchange Online - remove the trusted ARC sealer Cloud Integrated added"):
         predicted = [r for r in checked.records if r["task"].endswith(name) and r["status"] != "skipped"]
