@@ -403,7 +403,7 @@ class MimecastClient(HttpClient):
     """The Mimecast API for one tenant during one task (API 2.0 OAuth2 or API 1.0 HMAC)."""
 
     def __init__(self, base_url, client_id=None, client_secret=None, app_id=None, app_key=None, access_key=None,
-                 secret_key=None, **options):
+                 secret_key=None, token_cache=None, **options):
         super().__init__(base_url, **options)
         if client_id and client_secret:
             self.auth_mode = "oauth2"
@@ -424,11 +424,18 @@ class MimecastClient(HttpClient):
         self._secret_key = secret_key
         self._token = None
         self._token_expires = 0.0
+        # A _token_cache.TokenCache (or None): one API 2.0 token per tenant across the tasks of a run.
+        self._token_cache = token_cache if self.auth_mode == "oauth2" else None
+        self._cache_loads = True
 
     def _refresh_auth(self):
         if self.auth_mode != "oauth2":
             return False
         self._token = None
+        if self._token_cache is not None:
+            # Mimecast refused the token (maybe the cached one): forget it, fetch a new one once.
+            self._token_cache.drop()
+            self._cache_loads = False
         return True
 
     @property
@@ -474,10 +481,23 @@ class MimecastClient(HttpClient):
             expires_in = 1800.0
         self._token = token
         self._token_expires = self._clock() + max(expires_in - TOKEN_EARLY_REFRESH, 1.0)
+        if self._token_cache is not None:
+            self._token_cache.store(token, expires_in)
+
+    def _cached_token(self):
+        """Take a usable token from the token cache, if there is one; True when taken."""
+        cached = self._token_cache.load() if self._token_cache is not None and self._cache_loads else None
+        if not cached:
+            return False
+        self._token, left = cached
+        self._token_expires = self._clock() + max(left - TOKEN_EARLY_REFRESH, 1.0)
+        return True
 
     def _auth_headers(self, path):
         if self.auth_mode == "oauth2":
-            if self._token is None or self._clock() >= self._token_expires:
+            if self._token is None and self._cached_token():
+                pass
+            elif self._token is None or self._clock() >= self._token_expires:
                 self._fetch_token()
             return {"Authorization": "Bearer %s" % self._token}
         if not path.startswith("/api/"):
