@@ -29,10 +29,16 @@ import hmac
 import ipaddress
 import math
 import time
+import sys
 import traceback
-import uuid
-from email.utils import formatdate
 from urllib.parse import urlsplit
+
+# httpx's __init__ loads its command-line client (click, rich, pygments: about a quarter of a module's
+# start-up when they are installed) unless importing httpx._main fails, in which case it defines a stub
+# (httpx/__init__.py, https://github.com/encode/httpx). A None entry in sys.modules makes that import fail
+# (https://docs.python.org/3/reference/import.html#the-module-cache). Modules never use the CLI.
+if "httpx" not in sys.modules:
+    sys.modules.setdefault("httpx._main", None)
 
 try:
     import httpx
@@ -507,6 +513,10 @@ class MimecastClient(HttpClient):
                 path=path,
                 fix="Create an API 2.0 application in Integrations Hub and set client_id/client_secret.",
             )
+        # Imported here: only API 1.0 (HMAC) calls need them.
+        import uuid  # pylint: disable=import-outside-toplevel
+        from email.utils import formatdate  # pylint: disable=import-outside-toplevel
+
         date = formatdate(usegmt=True).replace("GMT", "UTC")
         req_id = str(uuid.uuid4())
         data = ":".join([date, req_id, path, self._app_key]).encode("utf-8")
