@@ -75,6 +75,11 @@ def member_body(group_id, member):
 
 class GroupCollection(ClassicCollection):
     can_update = True
+    # New and removed groups go up to 20 per call: create-group and delete-group take one group per item of
+    # the "data" array, which Mimecast processes as separate calls with per-item refusals in "fail"
+    # (https://integrations.mimecast.com/documentation/api-overview/api-concepts). 20 is the bound a public
+    # client uses for batched classic creates (netskopeoss/ta_cloud_exchange_plugins mimecast/main.py).
+    batch_size = 20
 
     def __init__(self):
         super().__init__(GROUP, "profile group", FIND, "/api/directory/create-group",
