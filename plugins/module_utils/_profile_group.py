@@ -37,6 +37,9 @@ REMOVE = "/api/directory/remove-group-member"
 INTERNAL_DOMAINS = "/api/domain/get-internal-domain"
 ALREADY = "err_folder_group_member_already_exists"
 NOT_FOUND = "err_folder_email_address_not_found"
+# Members added or removed per call. Mimecast documents no limit on the items of one call; the collection
+# bounds the request size itself (a group of thousands of members is then changed in several calls).
+MEMBER_BATCH = 100
 _ADDRESS = re.compile(r"^[^@\s*]+@[^@\s*]+\.[^@\s*]+$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}$")
 
@@ -203,9 +206,9 @@ def sync_groups(client, spec, state, config, owner_tag="[ansible]", adopt=False,
     for item in member_plan:
         group_id = item["object"]["id"] if item["object"] else None
         for verb, members in (("add_members", item["add"]), ("remove_members", item["remove"])):
-            if members:
-                member_actions.append({"action": verb, "description": item["description"], "members": members,
-                                       "id": group_id})
+            for start in range(0, len(members), MEMBER_BATCH):
+                member_actions.append({"action": verb, "description": item["description"],
+                                       "members": members[start:start + MEMBER_BATCH], "id": group_id})
     engine._known_ids = {o["id"] for o in current}
     try:
         engine.apply(group_actions)

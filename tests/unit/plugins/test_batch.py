@@ -169,3 +169,27 @@ def test_replacements_keep_one_call_each():
     result, dummy = run(client, "merged", changed)
     assert client.writes() == [(DELETE, 1), (CREATE, 1)] * 3
     assert [a["action"] for a in result["actions"]] == ["delete", "create"] * 3
+
+
+def test_group_members_go_at_most_100_per_call():
+    from ansible_collections.mailsec.mimecast.plugins.module_utils._profile_group import GroupSpec, sync_groups
+
+    class Classic:
+        def __init__(self):
+            self.log = []
+
+        def classic(self, path, data=None, write=False, paginate=False, page_size=100, tolerate=()):
+            self.log.append((path, len(data or [])))
+            if path.endswith("find-groups"):
+                return [{"folders": []}]
+            if path.endswith("create-group"):
+                return [{"id": "g-1", "description": data[0]["description"]}]
+            return []
+
+    client = Classic()
+    members = ["user%d@vendor.example" % i for i in range(250)]
+    result = sync_groups(client, GroupSpec(), "merged", [{"description": "Sims", "members": members}])
+    adds = [n for path, n in client.log if path.endswith("add-group-member")]
+    assert adds == [100, 100, 50]
+    assert [len(a["members"]) for a in result["actions"] if a["action"] == "add_members"] == [100, 100, 50]
+    assert sorted(result["after"]["Sims"]["members"]) == sorted(members)
