@@ -173,8 +173,9 @@ def test_api_calls_do_not_grow_with_entries(sandbox, play, tmp_path):
                      phish_sim_allowlist_sender_addresses=["s%d@dune-sim.example" % i for i in range(10)]))
     assert many.rc == 0
     many = calls(many)
-    assert many["read"] == one["read"] and many["auth"] == one["auth"] == 4
-    assert many["write"] - one["write"] == 9  # nine more managed URLs; members go in one call
+    # One token per tenant for the whole run (the token cache; the second run reuses it).
+    assert many["read"] == one["read"] and many["auth"] <= one["auth"] <= 1
+    assert many["write"] == one["write"]  # the ten managed URLs go in one call, members in one call
     print("API calls for one Dune run (apply pass):", one, "with 10 links/senders:", many)
 
 
