@@ -584,8 +584,8 @@ class Engine:
         if not not_done:
             if cause is not None:
                 self._warn("A batch of %d %s write(s) got no clear answer (%s) but a re-read shows every one was "
-                           "made; counted as done, not sent again." % (len(unsettled), name,
-                                                                         str(cause.msg).rstrip(".")))
+                           "made; counted as done, not sent again."
+                           % (len(unsettled), name, str(cause.msg).rstrip(".")))
             return
         if cause is None:
             cause = EngineError(

@@ -31,7 +31,6 @@ MAX_IPV6_PREFIX = 48
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}$")
 
 
-
 @functools.lru_cache(maxsize=None)
 def _networks(table):
     """(owner, ip_network) of the shared cloud / ESP ranges, parsed on first use only: most tasks never
