@@ -135,8 +135,33 @@ options:
     type: bool
     default: false
     version_added: 0.2.0
+  token_cache:
+    description:
+      - Keep the API 2.0 access token between tasks, so that all tasks of a run for one tenant use one token
+        instead of asking C(/oauth/token) once per task. Mimecast documents no limit on tokens, but every
+        token call costs time and counts against the application's calls.
+      - The token is never written in clear. It is kept encrypted (AES-256-GCM, with a key derived from
+        O(client_secret) by HKDF-SHA256) in one file per base URL and client ID, in a directory only the
+        user can enter (mode 0700, files 0600). Only someone with the client secret can read it; a file
+        written with another secret, for another host, corrupted or expired is ignored, and a token that
+        Mimecast refuses (HTTP 401) is dropped and replaced once.
+      - Without the Python library C(cryptography), or when the directory is not private to the user,
+        the task fetches a token as if this option were off. Not used with API 1.0 keys (they sign each call).
+      - If not set, the environment variable E(MIMECAST_TOKEN_CACHE) is used.
+    type: bool
+    default: true
+    version_added: 0.3.0
+  token_cache_dir:
+    description:
+      - The directory of the token cache (see O(token_cache)). Created with mode 0700 if missing.
+      - Default C($XDG_CACHE_HOME/mailsec.mimecast/tokens), or C(~/.cache/mailsec.mimecast/tokens) when
+        E(XDG_CACHE_HOME) is not set, of the user the module runs as.
+      - If not set, the environment variable E(MIMECAST_TOKEN_CACHE_DIR) is used.
+    type: path
+    version_added: 0.3.0
 requirements:
   - httpx
+  - cryptography (optional, for O(token_cache))
 notes:
   - Mimecast counts API calls per application. The modules read each list once per task
     and write only real differences; with many tenants or forks, use C(throttle) or fewer

@@ -61,9 +61,12 @@ notes:
   - Every entry is validated before the first write, including the length of every narrative
     (at most 200 characters with the owner tag; the collection's own limit, as no public
     Mimecast source states one).
-  - Writes are made one object at a time. If one fails the task fails with C(changed=true) when
-    anything was written, and lists in C(done) every write made (action, key, id) and in
-    C(not_done) every planned write not made; a re-run makes only the writes still needed.
+  - Writes are made one object at a time, except new and removed managed URLs and profile groups,
+    which go up to 20 per call (Mimecast processes the items of one call one by one). If a write
+    fails the task fails with C(changed=true) when anything was written, and lists in C(done) every
+    write made (action, key, id) and in C(not_done) every planned write not made, an item Mimecast
+    refused in a batch with its C(error) (Mimecast's code and message); a re-run makes only the writes
+    still needed.
   - An object that must be deleted and created again is replaced as one unit - the new one first
     where both may exist at once, else (managed URLs) delete then create at once; if that create
     fails the deleted original is created again once (reported in C(restored)).

@@ -29,10 +29,16 @@ import hmac
 import ipaddress
 import math
 import time
+import sys
 import traceback
-import uuid
-from email.utils import formatdate
 from urllib.parse import urlsplit
+
+# httpx's __init__ loads its command-line client (click, rich, pygments: about a quarter of a module's
+# start-up when they are installed) unless importing httpx._main fails, in which case it defines a stub
+# (httpx/__init__.py, https://github.com/encode/httpx). A None entry in sys.modules makes that import fail
+# (https://docs.python.org/3/reference/import.html#the-module-cache). Modules never use the CLI.
+if "httpx" not in sys.modules:
+    sys.modules.setdefault("httpx._main", None)
 
 try:
     import httpx
@@ -427,7 +433,7 @@ class MimecastClient(HttpClient):
     """The Mimecast API for one tenant during one task (API 2.0 OAuth2 or API 1.0 HMAC)."""
 
     def __init__(self, base_url, client_id=None, client_secret=None, app_id=None, app_key=None, access_key=None,
-                 secret_key=None, **options):
+                 secret_key=None, token_cache=None, **options):
         super().__init__(base_url, **options)
         if client_id and client_secret:
             self.auth_mode = "oauth2"
@@ -448,11 +454,18 @@ class MimecastClient(HttpClient):
         self._secret_key = secret_key
         self._token = None
         self._token_expires = 0.0
+        # A _token_cache.TokenCache (or None): one API 2.0 token per tenant across the tasks of a run.
+        self._token_cache = token_cache if self.auth_mode == "oauth2" else None
+        self._cache_loads = True
 
     def _refresh_auth(self):
         if self.auth_mode != "oauth2":
             return False
         self._token = None
+        if self._token_cache is not None:
+            # Mimecast refused the token (maybe the cached one): forget it, fetch a new one once.
+            self._token_cache.drop()
+            self._cache_loads = False
         return True
 
     @property
@@ -498,10 +511,23 @@ class MimecastClient(HttpClient):
             expires_in = 1800.0
         self._token = token
         self._token_expires = self._clock() + max(expires_in - TOKEN_EARLY_REFRESH, 1.0)
+        if self._token_cache is not None:
+            self._token_cache.store(token, expires_in)
+
+    def _cached_token(self):
+        """Take a usable token from the token cache, if there is one; True when taken."""
+        cached = self._token_cache.load() if self._token_cache is not None and self._cache_loads else None
+        if not cached:
+            return False
+        self._token, left = cached
+        self._token_expires = self._clock() + max(left - TOKEN_EARLY_REFRESH, 1.0)
+        return True
 
     def _auth_headers(self, path):
         if self.auth_mode == "oauth2":
-            if self._token is None or self._clock() >= self._token_expires:
+            if self._token is None and self._cached_token():
+                pass
+            elif self._token is None or self._clock() >= self._token_expires:
                 self._fetch_token()
             return {"Authorization": "Bearer %s" % self._token}
         if not path.startswith("/api/"):
@@ -511,6 +537,10 @@ class MimecastClient(HttpClient):
                 path=path,
                 fix="Create an API 2.0 application in Integrations Hub and set client_id/client_secret.",
             )
+        # Imported here: only API 1.0 (HMAC) calls need them.
+        import uuid  # pylint: disable=import-outside-toplevel
+        from email.utils import formatdate  # pylint: disable=import-outside-toplevel
+
         date = formatdate(usegmt=True).replace("GMT", "UTC")
         req_id = str(uuid.uuid4())
         data = ":".join([date, req_id, path, self._app_key]).encode("utf-8")
@@ -598,6 +628,26 @@ class MimecastClient(HttpClient):
             items.extend(page)
             if not token:
                 return items
+
+    def classic_batch(self, path, data):
+        """One classic write call carrying several items: (data, fail) as Mimecast answered.
+
+        Mimecast processes the items of one ``data`` array as if each were sent alone ("When multiple items
+        are contained in the 'data' array, the result is equivalent to calling the same endpoint with each
+        item individually", https://integrations.mimecast.com/documentation/api-overview/api-concepts), so a
+        per-item refusal in ``fail`` is returned to the caller, not raised; an error of the whole call is.
+        """
+        response = self._send("POST", path, kind="write", json={"data": list(data)})
+        payload = self._json(response, path)
+        if not isinstance(payload, dict):
+            payload = {}
+        fails = [f for f in payload.get("fail") or [] if isinstance(f, dict)]
+        self._raise_for_status(response, payload if response.status_code >= 300 else dict(payload, fail=[]), path)
+        page = payload.get("data") or []
+        if not isinstance(page, list):
+            raise MimecastError("Mimecast answered %s with a data field that is not a list." % path, path=path,
+                                ambiguous=True)
+        return [item for item in page if isinstance(item, dict)], fails
 
     # ------------------------------------------------------------------ REST
     def rest_list(self, path, page_size=REST_PAGE_SIZE):

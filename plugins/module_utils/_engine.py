@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.mailsec.mimecast.plugins.module_utils._client import MimecastError
+from ansible_collections.mailsec.mimecast.plugins.module_utils._client import MimecastError, _first_error
 from ansible_collections.mailsec.mimecast.plugins.module_utils._shapes import key_summary
 
 STATES = ("merged", "replaced", "overridden", "deleted", "gathered")
@@ -129,6 +129,9 @@ class Collection:
     # True when Mimecast refuses a second object with the same key (managed URLs): a
     # replacement must then delete the old object before creating the new one.
     key_unique = False
+    # The most creates (or deletes) one write call may carry; 1 = one call per object. REST policy
+    # collections take one object per POST (their API has no list body).
+    batch_size = 1
 
     def __init__(self, name, path, label):
         self.name = name
@@ -180,6 +183,14 @@ class ClassicCollection(Collection):
 
     def delete(self, client, object_id):
         client.classic(self.delete_path, [{"id": object_id}], write=True)
+
+    def create_batch(self, client, bodies):
+        """Create several objects in one call: (data, fail) as Mimecast answered (see batch_size)."""
+        return client.classic_batch(self.create_path, bodies)
+
+    def delete_batch(self, client, object_ids):
+        """Delete several objects in one call: (data, fail) as Mimecast answered (see batch_size)."""
+        return client.classic_batch(self.delete_path, [{"id": object_id} for object_id in object_ids])
 
 
 class Spec:
@@ -423,7 +434,15 @@ class Engine:
         self.done = []
         if self.check_mode:
             return
-        for index, action in enumerate(actions):
+        index = 0
+        while index < len(actions):
+            batch = self._batch_at(actions, index)
+            if len(batch) > 1:
+                self._apply_batch(actions, index, batch)
+                index += len(batch)
+                continue
+            action = actions[index]
+            index += 1
             try:
                 self._write(action)
             except MimecastError as exc:
@@ -441,9 +460,146 @@ class Engine:
                     if restored.get("id"):
                         self.done.append(describe_write("restore", self.spec.key, restored[self.spec.key],
                                                         restored["collection"], restored["id"]))
-                raise WriteFailed(exc, self.done, [self.describe(a) for a in actions[index:]],
+                raise WriteFailed(exc, self.done, [self.describe(a) for a in actions[index - 1:]],
                                   restored=restored, note=note)
             self.done.append(self.describe(action))
+
+    # ------------------------------------------------------------------ batched writes
+    def _batch_at(self, actions, index):
+        """The run of plain creates (or plain deletes) of one batching collection starting at ``index``,
+        at most its batch_size long. Replacements (a delete + create pair, restored on failure) and
+        duplicate clean-ups keep one call each."""
+
+        def plain(action):
+            if action["action"] not in ("create", "delete") or action.get("reason") or action.get("replaces"):
+                return None
+            name = action["collection"] if action["action"] == "create" else action["object"]["collection"]
+            return action["action"], name
+
+        first = plain(actions[index])
+        if first is None:
+            return actions[index:index + 1]
+        size = max(int(getattr(self.spec.collections[first[1]], "batch_size", 1) or 1), 1)
+        batch = [actions[index]]
+        while len(batch) < size and index + len(batch) < len(actions) and plain(actions[index + len(batch)]) == first:
+            batch.append(actions[index + len(batch)])
+        return batch
+
+    def _item_key(self, name, item):
+        entry = self.spec.from_api(name, item)
+        key = entry.get(self.spec.key)
+        if self.spec.key == self.spec.tag_field:
+            key = self._untag(key)[0]
+        return key
+
+    def _apply_batch(self, actions, index, batch):
+        """Send one batch; record exactly which of its objects were written; raise WriteFailed if not all.
+
+        Objects the answer does not account for (a per-item ``fail``, an answer that does not match the
+        request, or no clear answer at all: timeout, lost connection, HTTP 5xx) are decided by one re-read
+        of the list, never by sending them again."""
+        creating = batch[0]["action"] == "create"
+        name = batch[0]["collection"] if creating else batch[0]["object"]["collection"]
+        collection = self.spec.collections[name]
+        rest = [self.describe(a) for a in actions[index + len(batch):]]
+        bodies = [self.spec.to_api(name, self._tagged(a["desired"])) for a in batch] if creating else None
+        try:
+            if creating:
+                data, fails = collection.create_batch(self.client, bodies)
+            else:
+                data, fails = collection.delete_batch(self.client, [a["object"]["id"] for a in batch])
+        except MimecastError as exc:
+            if not exc.ambiguous:
+                # Mimecast refused the whole call (not a per-item answer): none of its objects was written.
+                raise WriteFailed(exc, self.done, [self.describe(a) for a in batch] + rest)
+            self._settle_batch(name, batch, {None: []}, rest, cause=exc)
+            return
+        unsettled = list(batch)
+        if creating:
+            by_key = {}
+            for item in data:
+                if item.get("id"):
+                    by_key.setdefault(self._item_key(name, item), []).append(item["id"])
+            unsettled = []
+            for action in batch:
+                ids = by_key.get(self._key(action["desired"])) or []
+                if len(ids) == 1:
+                    action["id"] = ids[0]
+                    self.done.append(self.describe(action))
+                else:
+                    unsettled.append(action)
+        elif not fails:
+            unsettled = []
+            self.done.extend(self.describe(a) for a in batch)
+        if unsettled:
+            self._settle_batch(name, unsettled, self._fail_errors(batch, bodies, fails), rest, fails=fails)
+
+    @staticmethod
+    def _fail_errors(batch, bodies, fails):
+        """{id(action): "code (message)"} for the ``fail`` entries that echo their item in ``key`` (as the
+        sandbox and Mimecast's endpoint reference samples show), and under None the texts of the others."""
+        errors = {None: []}
+        for fail in fails:
+            code, message, dummy = _first_error({"fail": [fail]})
+            text = "%s%s" % (code or "refused", " (%s)" % message if message else "")
+            echo = fail.get("key")
+            for position, action in enumerate(batch):
+                sent = bodies[position] if bodies else {"id": action["object"]["id"]}
+                if isinstance(echo, dict) and echo and all(sent.get(k) == v for k, v in echo.items()) \
+                        and id(action) not in errors:
+                    errors[id(action)] = text
+                    break
+            else:
+                errors[None].append(text)
+        return errors
+
+    def _settle_batch(self, name, unsettled, errors, rest, cause=None, fails=()):
+        """Re-read the list once and sort the unsettled batch objects into done / not done; raise WriteFailed
+        when anything is not done."""
+        note = None
+        try:
+            now = self.read([name])
+        except MimecastError as again:
+            now = None
+            note = ("A re-read to check which objects of the batch were written failed too (%s), so whether "
+                    "they were is unknown." % str(again.msg).rstrip("."))
+        not_done = []
+        known = set(self._known_ids)
+        for action in unsettled:
+            written = False
+            if now is not None and action["action"] == "create":
+                key, tagged = self._key(action["desired"]), self._tag(action["desired"].get(self.spec.tag_field))
+                found = [o for o in now if o["owned"] and self._key(o["entry"]) == key
+                         and o["stored_tag_field"] == tagged and o["id"] not in known]
+                if found:
+                    action["id"] = sorted(found, key=lambda o: (o["created"] or "", o["position"]))[-1]["id"]
+                    known.add(action["id"])
+                    written = True
+            elif now is not None:
+                written = not any(o["id"] == action["object"]["id"] for o in now)
+            if written:
+                self.done.append(self.describe(action))
+                continue
+            out = self.describe(action)
+            out["error"] = errors.get(id(action)) or "; ".join(errors[None]) or (
+                "no clear answer" if cause is not None else "not in Mimecast's answer")
+            not_done.append(out)
+        if not not_done:
+            if cause is not None:
+                self._warn("A batch of %d %s write(s) got no clear answer (%s) but a re-read shows every one was "
+                           "made; counted as done, not sent again."
+                           % (len(unsettled), name, str(cause.msg).rstrip(".")))
+            return
+        if cause is None:
+            cause = EngineError(
+                "Mimecast refused %d of the %s %s(s) of one call: %s."
+                % (len(not_done), name, not_done[0]["action"],
+                   "; ".join("%r: %s" % (d.get(self.spec.key), d.get("error") or "not applied") for d in not_done)),
+                code=_first_error({"fail": list(fails)})[0])
+        elif note is None:
+            note = ("The batch got no clear answer; a re-read shows which of its objects were written. The others "
+                    "were not sent again, because a call that timed out may still be executed by Mimecast.")
+        raise WriteFailed(cause, self.done, not_done + rest, note=note)
 
     def _write(self, action):
         if action["action"] == "delete":

@@ -13,6 +13,7 @@ each offending value and what to do instead. Callers run them before any write.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 
@@ -29,18 +30,16 @@ MAX_IPV6_PREFIX = 48
 
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}$")
 
-_CLOUD_NETWORKS = [
-    (provider, ipaddress.ip_network(cidr))
-    for provider, info in CLOUD_RANGES.items()
-    for cidr in info["ranges"]
-]
 
-
-_ESP_NETWORKS = [
-    (platform, ipaddress.ip_network(cidr))
-    for platform, cidrs in SHARED_ESP_RANGES.items()
-    for cidr in cidrs
-]
+@functools.lru_cache(maxsize=None)
+def _networks(table):
+    """(owner, ip_network) of the shared cloud / ESP ranges, parsed on first use only: most tasks never
+    check an address, and parsing the tables cost every module start-up."""
+    if table == "cloud":
+        return tuple((provider, ipaddress.ip_network(cidr)) for provider, info in CLOUD_RANGES.items()
+                     for cidr in info["ranges"])
+    return tuple((platform, ipaddress.ip_network(cidr)) for platform, cidrs in SHARED_ESP_RANGES.items()
+                 for cidr in cidrs)
 
 
 class GuardrailError(Exception):
@@ -90,14 +89,14 @@ def check_source_ips(values, allow_broad_ranges=False, field="source_ips"):
                             "range, which Mimecast never sees as a source of inbound mail; use "
                             "the sender's public addresses" % (field, cidr))
             continue
-        clouds = sorted({p for p, cloud in _CLOUD_NETWORKS
+        clouds = sorted({p for p, cloud in _networks("cloud")
                          if cloud.version == net.version and cloud.overlaps(net)})
         if clouds:
             problems.append("%s: %s overlaps %s sending ranges: a bypass for it would let any "
                             "tenant of that platform through. Use the sender's dedicated IPs, "
                             "never shared cloud-mail ranges" % (field, cidr, " and ".join(clouds)))
             continue
-        esp = sorted({p for p, shared in _ESP_NETWORKS if shared.version == net.version and shared.overlaps(net)})
+        esp = sorted({p for p, shared in _networks("esp") if shared.version == net.version and shared.overlaps(net)})
         if esp and net.num_addresses > 1:
             problems.append("%s: %s lies in %s: a range there covers other customers of the platform. List "
                             "the sender's own addresses one by one (/32)" % (field, cidr, " and ".join(esp)))

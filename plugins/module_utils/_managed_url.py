@@ -176,6 +176,13 @@ class ManagedUrlCollection(ClassicCollection):
     # plugins/mimecast/komand_mimecast/util/constants.py):
     # a change is delete + create of that one entry, restored if the create fails.
     key_unique = True
+    # New and removed managed URLs go up to 20 per call. Mimecast documents that several items in one
+    # "data" array are processed as if each were sent alone, with per-item refusals in "fail"
+    # (https://integrations.mimecast.com/documentation/api-overview/api-concepts); Netskope's Mimecast plugin
+    # sends create-managed-url in batches of 20 and counts the per-item "fail" entries
+    # (netskopeoss/ta_cloud_exchange_plugins mimecast/main.py, MAX_CREATE_URL = 20). The same bound is used
+    # for delete-managed-url, which takes one {"id"} per item in the same way.
+    batch_size = 20
 
     def __init__(self, spec):
         super().__init__(MANAGED_URL, "managed URL", "/api/ttp/url/get-all-managed-urls",

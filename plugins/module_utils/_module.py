@@ -26,6 +26,7 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._client import (
     HTTPX_IMPORT_ERROR,
     MIMECAST_API_HOSTS,
     MimecastClient,
+    TOKEN_PATH,
     MimecastError,
     check_options,
     check_url,
@@ -33,6 +34,7 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._client import (
 from ansible_collections.mailsec.mimecast.plugins.module_utils._engine import ON_DUPLICATE, STATES, Engine
 from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError
 from ansible_collections.mailsec.mimecast.plugins.module_utils._network import ca_bundle_problem, env_fallback_set
+from ansible_collections.mailsec.mimecast.plugins.module_utils._token_cache import TokenCache
 
 DEFAULT_BASE_URL = "https://api.services.mimecast.com"
 
@@ -78,6 +80,8 @@ def connection_argument_spec():
         max_retries=dict(type="int", default=3, fallback=(env_fallback_set, ["MIMECAST_MAX_RETRIES"])),
         read_only=dict(type="bool", default=False, fallback=(env_fallback_set, ["MIMECAST_READ_ONLY"])),
         ca_bundle=dict(type="path", fallback=(env_fallback_set, ["MIMECAST_CA_BUNDLE"])),
+        token_cache=dict(type="bool", default=True, fallback=(env_fallback_set, ["MIMECAST_TOKEN_CACHE"])),
+        token_cache_dir=dict(type="path", fallback=(env_fallback_set, ["MIMECAST_TOKEN_CACHE_DIR"])),
     )
 
 
@@ -150,8 +154,17 @@ class MimecastModule:
                 read_only=p["read_only"] or self.force_read_only,
                 observe=self.observe,
                 ca_bundle=p.get("ca_bundle"),
+                token_cache=self.token_cache(),
             )
         return self._client
+
+    def token_cache(self):
+        """The encrypted token cache of this tenant's API 2.0 credentials, or None (turned off, API 1.0 keys)."""
+        p = self.params
+        if not (p["token_cache"] and p["client_id"] and p["client_secret"]):
+            return None
+        return TokenCache(str(p["base_url"]).rstrip("/") + TOKEN_PATH, p["client_id"], p["client_secret"],
+                          directory=p["token_cache_dir"], warn=self.module.warn)
 
     def api_calls(self):
         if self._client is None:

@@ -37,6 +37,9 @@ REMOVE = "/api/directory/remove-group-member"
 INTERNAL_DOMAINS = "/api/domain/get-internal-domain"
 ALREADY = "err_folder_group_member_already_exists"
 NOT_FOUND = "err_folder_email_address_not_found"
+# Members added or removed per call. Mimecast documents no limit on the items of one call; the collection
+# bounds the request size itself (a group of thousands of members is then changed in several calls).
+MEMBER_BATCH = 100
 _ADDRESS = re.compile(r"^[^@\s*]+@[^@\s*]+\.[^@\s*]+$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}$")
 
@@ -75,6 +78,11 @@ def member_body(group_id, member):
 
 class GroupCollection(ClassicCollection):
     can_update = True
+    # New and removed groups go up to 20 per call: create-group and delete-group take one group per item of
+    # the "data" array, which Mimecast processes as separate calls with per-item refusals in "fail"
+    # (https://integrations.mimecast.com/documentation/api-overview/api-concepts). 20 is the bound a public
+    # client uses for batched classic creates (netskopeoss/ta_cloud_exchange_plugins mimecast/main.py).
+    batch_size = 20
 
     def __init__(self):
         super().__init__(GROUP, "profile group", FIND, "/api/directory/create-group",
@@ -218,9 +226,9 @@ class GroupSync:
         for item in member_plan:
             group_id = item["object"]["id"] if item["object"] else None
             for verb, members in (("add_members", item["add"]), ("remove_members", item["remove"])):
-                if members:
-                    member_actions.append({"action": verb, "description": item["description"], "members": members,
-                                           "id": group_id})
+                for start in range(0, len(members), MEMBER_BATCH):
+                    member_actions.append({"action": verb, "description": item["description"],
+                                           "members": members[start:start + MEMBER_BATCH], "id": group_id})
         engine._known_ids = {o["id"] for o in current}
         self.group_actions, self.member_actions = group_actions, member_actions
         self.before, self.after = before, after

@@ -129,7 +129,9 @@ done:
   elements: dict
   version_added: 0.2.0
 not_done:
-  description: When a write fails, every planned write not made, the failed one first.
+  description:
+    - When a write fails, every planned write not made, the failed one first.
+    - An item Mimecast refused in a batched call carries C(error), Mimecast's code and message for it.
   returned: when a write failed
   type: list
   elements: dict

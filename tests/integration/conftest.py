@@ -90,6 +90,8 @@ def play(sandbox, tmp_path):
             "MIMECAST_BASE_URL": sandbox.base_url,
             "MIMECAST_CLIENT_ID": client_id,
             "MIMECAST_CLIENT_SECRET": secret if secret is not None else client_secret,
+            # The token cache of this test only: plays of one test share tokens, tests never do.
+            "MIMECAST_TOKEN_CACHE_DIR": str(tmp_path / "token-cache"),
         })
         env.update(extra_env or {})
         cmd = [str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)]

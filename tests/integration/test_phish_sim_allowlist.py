@@ -225,8 +225,9 @@ def test_api_calls_do_not_grow_with_entries(sandbox, play, tmp_path, page_size):
                      phish_sim_allowlist_sender_addresses=["s%d@dune-sim.example" % i for i in range(10)]))
     assert many.rc == 0
     many = calls(many)
-    assert many == {"read": 6, "write": 14, "auth": 1, "total": 21}
-    assert many["write"] - one["write"] == 9  # nine more managed URLs; members go in one call
+    # the ten managed URLs go in one batched call, the members in one call; the token comes from the cache
+    # (the first run's, still valid): one run per tenant needs at most one token
+    assert many["read"] == one["read"] and many["write"] == one["write"] and many["auth"] <= 1
     print("API calls for one Dune run (apply pass):", one, "with 10 links/senders:", many)
 
 

@@ -154,7 +154,7 @@ RENDEZVOUS_TIMEOUT = 120
 class Fault:
     def __init__(self, method=None, path=None, status=None, times=1, headers=None, delay=0.0,
                  body=None, fail_code=None, tenant=None, skip=0, late=False, expire_tokens=False,
-                 rendezvous=0):
+                 rendezvous=0, refuse_item=None):
         if not path:
             raise ValueError("add_fault needs path= (exact, or a prefix ending with *)")
         self.method = method.upper() if method else None
@@ -169,6 +169,9 @@ class Fault:
         # RENDEZVOUS_TIMEOUT seconds), then let them all go on together: two runs that read the
         # same list at the same moment, whatever the load on the machine.
         self.rendezvous = int(rendezvous)
+        # refuse_item={"field": value}: the classic call runs, but its data items carrying those values are
+        # answered with a per-item `fail` entry (err_injected_item, the item echoed in "key") instead.
+        self.refuse_item = dict(refuse_item) if refuse_item else None
         self.barrier = threading.Barrier(self.rendezvous) if self.rendezvous > 1 else None
 
     def matches(self, tenant, method, path):
@@ -356,14 +359,14 @@ class Sandbox:
 
     def add_fault(self, method=None, path=None, status=None, times=1, headers=None, delay=0.0,
                   body=None, fail_code=None, tenant=None, skip=0, late=False, expire_tokens=False,
-                  rendezvous=0):
+                  rendezvous=0, refuse_item=None):
         """Answer the next `times` matching calls (after `skip` untouched ones) with a fault
         instead of executing them. delay only (no status/body/fail_code): answer normally after
         `delay` seconds (with late=True: execute first, then wait before answering).
         expire_tokens=True: every token expires after the faulted call. rendezvous=N: each
         matching call waits until N of them have arrived, then all go on together."""
         fault = Fault(method, path, status, times, headers, delay, body, fail_code, tenant, skip, late,
-                      expire_tokens, rendezvous)
+                      expire_tokens, rendezvous, refuse_item)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -596,6 +599,15 @@ class Sandbox:
             elif exceeded:
                 status, out, extra = 429, envelope(429, FAULT_CODES[429], "Rate limit exceeded",
                                                    True), {"X-RateLimit-Remaining": "0"}
+            elif fault and fault.refuse_item and isinstance(body, dict) and isinstance(body.get("data"), list):
+                wanted = fault.refuse_item.items()
+                refused = [i for i in body["data"] if isinstance(i, dict) and all(i.get(k) == v for k, v in wanted)]
+                status, out, extra = self._route(method, path, query, dict(body, data=[
+                    i for i in body["data"] if not any(i is r for r in refused)]), ctype, tenant, auth_error)
+                if status == 200 and isinstance(out, dict):
+                    out["fail"] = list(out.get("fail") or []) + [{"key": i, "errors": [{
+                        "code": "err_injected_item", "message": "Injected item refusal (sandbox fault)",
+                        "retryable": False}]} for i in refused]
             else:
                 status, out, extra = self._route(method, path, query, body, ctype, tenant,
                                                  auth_error)
