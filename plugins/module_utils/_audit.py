@@ -31,8 +31,6 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._dns import (
     DnsLookupError,
     dmarc_policy,
     is_dmarc,
-    spf_all_qualifier,
-    spf_includes,
 )
 from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import (
     is_permitted_sender_group,
@@ -46,7 +44,7 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._managed_url impo
 from ansible_collections.mailsec.mimecast.plugins.module_utils._netblocks import REGION_RECORDS, parse_spf
 from ansible_collections.mailsec.mimecast.plugins.module_utils._policy import ETERNAL, date_from_api
 from ansible_collections.mailsec.mimecast.plugins.module_utils._profile_group import GroupCollection, read_members
-from ansible_collections.mailsec.mimecast.plugins.module_utils._spf import CI_SPF_INCLUDES
+from ansible_collections.mailsec.mimecast.plugins.module_utils._spf import CI_SPF_INCLUDES, spf_all_qualifier, spf_includes
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 WEIGHTS = {"low": 1, "medium": 3, "high": 5, "critical": 10}

@@ -27,14 +27,7 @@ else:
     DNSPYTHON_IMPORT_ERROR = None
 
 from ansible_collections.mailsec.mimecast.plugins.module_utils._netblocks import parse_spf
-from ansible_collections.mailsec.mimecast.plugins.module_utils._spf import (  # noqa: F401 (re-exported)
-    is_spf,
-    spf_all_qualifier,
-    spf_includes,
-    spf_lookup_targets,
-    spf_lookup_terms,
-    spf_mechanisms,
-)
+from ansible_collections.mailsec.mimecast.plugins.module_utils._spf import is_spf, spf_lookup_targets, spf_lookup_terms
 
 MAX_INCLUDE_DEPTH = 10
 

@@ -346,8 +346,9 @@ seealso:
   - module: mailsec.mimecast.mimecast_antispoof_bypass
   - module: mailsec.mimecast.mimecast_greylisting_bypass
   - module: mailsec.mimecast.mimecast_url_bypass
-  - role: mailsec.mimecast.phish_sim_allowlist
+  - name: Role mailsec.mimecast.phish_sim_allowlist
     description: Uses this module for its API part, one task per tenant.
+    link: https://github.com/mailsec/mimecast/blob/main/roles/phish_sim_allowlist/README.md
 '''
 
 EXAMPLES = r'''
@@ -493,8 +494,8 @@ def main():
             group=dict(type="str", required=True),
             senders=dict(type="list", elements="str"),
         )),
-        antispoof_bypass=dict(type="list", elements="dict", options=ANTISPOOF_ENTRY_OPTIONS),
-        greylisting_bypass=dict(type="list", elements="dict", options=GREYLISTING_ENTRY_OPTIONS),
+        antispoof_bypass=dict(type="list", elements="dict", options=ANTISPOOF_ENTRY_OPTIONS, no_log=False),
+        greylisting_bypass=dict(type="list", elements="dict", options=GREYLISTING_ENTRY_OPTIONS, no_log=False),
         managed_urls=dict(type="list", elements="dict", options=URL_ENTRY_OPTIONS),
         state=dict(type="str", default="merged", choices=list(STATES)),
         owner_tag=dict(type="str", default="[ansible]"),

@@ -138,13 +138,16 @@ from ansible_collections.mailsec.mimecast.plugins.module_utils._dns import (
     DnsLookupError,
     dmarc_policy,
     is_dmarc,
-    is_spf,
     resolver_or_fail,
+)
+from ansible_collections.mailsec.mimecast.plugins.module_utils._netblocks import REGION_RECORDS
+from ansible_collections.mailsec.mimecast.plugins.module_utils._spf import (
+    CI_SPF_INCLUDES,
+    MAX_LOOKUPS,
+    is_spf,
     spf_all_qualifier,
     spf_includes,
 )
-from ansible_collections.mailsec.mimecast.plugins.module_utils._netblocks import REGION_RECORDS
-from ansible_collections.mailsec.mimecast.plugins.module_utils._spf import CI_SPF_INCLUDES, MAX_LOOKUPS
 
 MIMECAST_MX_DOMAINS = ("mimecast.com", "mimecast.co.za", "mimecast-offshore.com", "mimecast-pscom-us.com")
 DOMAIN = re.compile(r"^(?=.{1,253}$)((?!-)[a-z0-9_-]{1,63}(?<!-)\.)+[a-z0-9-]{2,63}$")

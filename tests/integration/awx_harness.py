@@ -9,7 +9,8 @@ The rendering follows AWX's public code, github.com/ansible/awx `awx/main/models
   and ``tower``; inputs left empty are absent, so a template naming them renders as "";
 - each ``file`` template (``template`` or ``template.<name>``) is rendered in a jinja2
   ``ImmutableSandboxedEnvironment``, written to a ``mkstemp`` file under ``<private_data_dir>/env`` and
-  chmod 0600 (0660 in the AWX releases that still had it in awx/main/models/credential/__init__.py); ``tower.filename`` is that path for ``template``, or a namespace of paths for ``template.<name>``;
+  chmod 0600 (0660 in the AWX releases that still had it in awx/main/models/credential/__init__.py);
+  ``tower.filename`` is that path for ``template``, or a namespace of paths for ``template.<name>``;
 - ``env`` templates are rendered with the same namespace (names on AWX's block list are skipped), and a
   "safe" copy with secret inputs as ``**********`` is what AWX stores and shows;
 - ``extra_vars`` templates are rendered (keys and values), dumped with yaml.safe_dump to a file under

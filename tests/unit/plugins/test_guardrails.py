@@ -138,7 +138,7 @@ def test_sender_check_follows_the_group():
     ("v=spf1 ?all include:us._netblocks.mimecast.com", True, "?"),
 ])
 def test_spf_parsed_exactly(record, includes, qualifier):
-    from ansible_collections.mailsec.mimecast.plugins.module_utils._dns import spf_all_qualifier, spf_includes
+    from ansible_collections.mailsec.mimecast.plugins.module_utils._spf import spf_all_qualifier, spf_includes
     assert spf_includes(record, "us._netblocks.mimecast.com") is includes
     assert spf_all_qualifier(record) == qualifier
 
