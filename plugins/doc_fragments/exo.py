@@ -40,7 +40,7 @@ options:
     type: path
   certificate_password:
     description:
-      - The password of the private key, if any.
+      - The password of the private key, if any. Never logged.
       - If not set, the environment variable E(EXO_CERTIFICATE_PASSWORD) is used.
     type: str
   ca_bundle:
@@ -82,7 +82,10 @@ options:
     type: float
     default: 60
   validate_certs:
-    description: Verify TLS certificates.
+    description:
+      - Verify TLS certificates. Only turn off against a test server.
+      - Trusted are the system trust store (including E(SSL_CERT_FILE) and E(SSL_CERT_DIR) if set), the certifi
+        bundle httpx ships with, and O(ca_bundle).
     type: bool
     default: true
   rate_limit_max_wait:
