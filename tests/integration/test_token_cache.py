@@ -38,7 +38,7 @@ def test_tasks_of_a_run_share_one_token(sandbox, play, tmp_path):
 def test_token_never_in_output_or_cache_file(sandbox, play, tmp_path):
     result = play([gathered("one"), gathered("two")], extra_args=("-vvv",))
     assert result.rc == 0
-    tokens = [t for t in sandbox._tokens]  # every token the sandbox issued
+    tokens = list(sandbox._tokens)  # every token the sandbox issued
     assert tokens
     blob = b"".join(f.read_bytes() for f in (tmp_path / "token-cache").iterdir())
     for token in tokens:
