@@ -427,9 +427,7 @@ class Audit:
         if self.ci is None:
             return
         if not self.ci_region:
-            self.not_checked(("MC-CI-003",), "The Cloud Integrated SPF include depends on the account's region: "
-                             "give ci_region")
-            return
+            return  # not applicable without the region (see result())
         include = CI_SPF_INCLUDES[self.ci_region]
         if not spf_includes(record, include):
             self.add("MC-CI-003", {"domain": domain, "detail": record, "include": include})
@@ -458,7 +456,7 @@ class Audit:
     # ------------------------------------------------------------------ result
     def result(self):
         checks = [cid for cid in CHECKS if (self.want_dns or cid not in DNS_CHECKS)
-                  and not (self.ci_skipped and cid in CI_CHECKS)]
+                  and not (self.ci_skipped and cid in CI_CHECKS) and not (cid == "MC-CI-003" and not self.ci_region)]
         findings = []
         for cid in checks:
             title, severity, why, fix = CHECKS[cid]
@@ -482,5 +480,14 @@ class Audit:
                              "reasons": f["not_checked"]} for f in findings if f["status"] == "not_checked"],
             "findings": failed, "checks": findings, "counts": counts, "manual_checks": MANUAL_CHECKS,
             "internal_domains": self.internal, "errors": self.errors,
-            "not_applicable": [{"id": cid, "title": CHECKS[cid][0], "reason": self.ci_skipped}
-                               for cid in CI_CHECKS if self.ci_skipped and (self.want_dns or cid not in DNS_CHECKS)]}
+            "not_applicable": self.not_applicable()}
+
+    def not_applicable(self):
+        """Checks left out of the score, with the reason: Cloud Integrated checks on an account without it, and
+        the Cloud Integrated SPF include without ci_region (the include depends on the account's region)."""
+        out = [{"id": cid, "title": CHECKS[cid][0], "reason": self.ci_skipped}
+               for cid in CI_CHECKS if self.ci_skipped and (self.want_dns or cid not in DNS_CHECKS)]
+        if not self.ci_skipped and not self.ci_region and self.want_dns:
+            out.append({"id": "MC-CI-003", "title": CHECKS["MC-CI-003"][0],
+                        "reason": "give ci_region (the Cloud Integrated account's region) to check the SPF include"})
+        return out

@@ -74,7 +74,7 @@ options:
     description:
       - The region of a Cloud Integrated account, for the check that each internal domain's SPF includes
         C(spf.<region>-1.a.mimecastprotect.com) (Mimecast's Cloud Integrated guide). Only judged on accounts
-        with Cloud Integrated; without it that check is reported as not checked there.
+        with Cloud Integrated; without it that check is left out and listed in RV(not_applicable).
     type: str
     choices: [au, ca, de, uk, us, za]
     version_added: 0.3.0

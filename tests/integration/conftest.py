@@ -20,6 +20,13 @@ BIN = Path(sys.executable).parent
 CREDENTIALS = {"demo": ("mc-demo-client", "mc-demo-secret"), "acme": ("mc-acme-client", "mc-acme-secret")}
 
 
+@pytest.fixture(autouse=True)
+def _own_caches(tmp_path, monkeypatch):
+    """Every test's ansible-playbook runs get their own per-user cache directory (the modules' token cache
+    lives there by default), so no test sees another test's tokens, whichever way it builds the environment."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
 @pytest.fixture(scope="session")
 def sandbox_server():
     server = Sandbox(page_size=3)

@@ -49,9 +49,11 @@ def test_ci_spf_include_checked_on_cloud_integrated_accounts_only(sandbox, play,
     assert result.rc == 0, out
     ci3 = {c["id"]: c for c in out["checks"]}["MC-CI-003"]
     assert ci3["status"] == "fail" and sorted(o["domain"] for o in ci3["objects"]) == sorted(domains[1:]), ci3
-    # without the region: not checked, never passed
+    # without the region: left out of the score and listed as not applicable, never passed
     out = play([module_task(AUDIT, **args)]).task("t")
-    assert {c["id"]: c for c in out["checks"]}["MC-CI-003"]["status"] == "not_checked"
+    assert "MC-CI-003" not in {c["id"] for c in out["checks"]}
+    assert [s["reason"] for s in out["not_applicable"] if s["id"] == "MC-CI-003"] == [
+        "give ci_region (the Cloud Integrated account's region) to check the SPF include"]
     # a gateway-only account (no Cloud Integrated): not applicable, no finding
     sandbox.add_fault(method="GET", path="/email/cloud-integrated/v1/policies/default-policy", status=404)
     out = play([module_task(AUDIT, ci_region="uk", **args)]).task("t")

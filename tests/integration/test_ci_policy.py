@@ -50,7 +50,9 @@ def test_monitor_pilot_then_protect_everyone_then_deleted(sandbox, play):
     real = cycle(play, sandbox, PILOT, [])
     assert real["actions"][0]["action"] == "create" and len(real["policy_ids"]) == 1
     # One read of the Default policy, no list call (none is documented), one create.
-    assert real["api_calls"] == {"read": 1, "write": 1, "auth": 1, "total": 3}
+    # (the token of the check-mode run before comes from the token cache: at most one token per tenant)
+    calls = real["api_calls"]
+    assert (calls["read"], calls["write"]) == (1, 1) and calls["auth"] <= 1 and calls["total"] == 2 + calls["auth"]
     [stored] = ci_policies(sandbox)
     assert stored["policyId"] == real["policy_ids"][0]
     assert stored["name"] == stored["description"] == "CI pilot [ansible]"

@@ -114,8 +114,10 @@ def test_check_apply_reapply_absent(sandbox, play, tmp_path, page_size):
     log = sandbox.requests()
     tokens = [r for r in log if r["path"].endswith("/oauth/token")]
     reads = [r["path"] for r in log if not r["write"] and r not in tokens]
-    assert len(tokens) == 1 and len(reads) == len(set(reads)) == 7, [r["path"] for r in log]
-    assert again.task(APPLY_TASK)["api_calls"] == {"read": 7, "write": 0, "auth": 1, "total": 8}
+    # (at most one token: the apply run's token is still valid in the token cache, so usually none)
+    assert len(tokens) <= 1 and len(reads) == len(set(reads)) == 7, [r["path"] for r in log]
+    calls = again.task(APPLY_TASK)["api_calls"]
+    assert (calls["read"], calls["write"], calls["total"]) == (7, 0, 7 + calls["auth"]) and calls["auth"] == len(tokens)
     assert len([r for r in again.records if r["task"].endswith(APPLY_TASK) and r["status"] != "skipped"]) == 1
 
     absent = play(role(tmp_path, phish_sim_allowlist_state="absent"))
