@@ -73,7 +73,7 @@ def test_rewritten_links_seen_in_the_delivered_copy_for_every_recipient(sandbox,
 
 def test_message_shaped_like_the_recorded_real_response(sandbox, play):
     """A seeded message in the shape of the public recorded response (short, written here): the
-    policies come from deliveredMessage.<recipient>.policyInfo, see tests/unit/plugins/test_message_trace.py."""
+    policies come from deliveredMessage.<recipient>.policyInfo, see tests/unit/plugins/test_message_trace_unit.py."""
     sandbox.seed_message("demo", {
         "status": "archived", "info": "Indexed and archived", "fromEnv": {"emailAddress": "sim@vendor.example"},
         "to": [{"displayableName": "", "emailAddress": "test@corp.example"}], "subject": "Real shape",
