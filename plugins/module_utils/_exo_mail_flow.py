@@ -209,4 +209,6 @@ def run_exo_module(module, run):
     except MimecastError as exc:
         module.fail_json(msg=str(exc), error=exc.as_dict(), api_calls=client.api_calls if client else {})
     result["api_calls"] = client.api_calls
+    if module._diff and "diff" not in result and "before" in result and "after" in result:
+        result["diff"] = {"before": result["before"], "after": result["after"]}
     module.exit_json(**result)

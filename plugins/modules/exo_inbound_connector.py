@@ -164,16 +164,12 @@ api_calls:
 '''
 
 import ipaddress
-import os
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mailsec.mimecast.plugins.module_utils._client import (
-    HTTPX_IMPORT_ERROR,
-    MimecastError,
-    check_options,
-)
-from ansible_collections.mailsec.mimecast.plugins.module_utils._exo import EXO_ARGUMENT_SPEC, ExoClient
+from ansible_collections.mailsec.mimecast.plugins.module_utils._client import MimecastError
+from ansible_collections.mailsec.mimecast.plugins.module_utils._exo import EXO_ARGUMENT_SPEC
+from ansible_collections.mailsec.mimecast.plugins.module_utils._exo_mail_flow import run_exo_module
 from ansible_collections.mailsec.mimecast.plugins.module_utils._guardrails import GuardrailError, check_source_ips
 
 # option name -> Exchange parameter
@@ -413,38 +409,7 @@ def main():
         comment=dict(type="str"),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if HTTPX_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("httpx"), exception=HTTPX_IMPORT_ERROR)
-    p = module.params
-    # Credential injectors (AWX) set every variable, empty ones included: empty means not given.
-    if not p["client_secret"]:
-        p["client_secret"] = None
-    if p["certificate_path"] and (not os.path.exists(p["certificate_path"]) or not os.path.getsize(p["certificate_path"])):
-        if os.path.exists(p["certificate_path"]) or p["client_secret"]:
-            p["certificate_path"] = None
-    if p["client_secret"] and p["certificate_path"]:
-        module.fail_json(msg="Give either client_secret or certificate_path, not both.")
-    problems = check_options(p)
-    if problems:
-        module.fail_json(msg="; ".join(problems) + ".", api_calls={})
-    client = None
-    try:
-        client = ExoClient(p["tenant"], p["app_id"], client_secret=p["client_secret"],
-                           certificate_path=p["certificate_path"], certificate_password=p["certificate_password"],
-                           exo_url=p["exo_url"], authority=p["authority"],
-                           allow_custom_urls=p["allow_custom_urls"], timeout=p["timeout"],
-                           validate_certs=p["validate_certs"], rate_limit_max_wait=p["rate_limit_max_wait"],
-                           ca_bundle=p["ca_bundle"], warn=module.warn)
-        result = run(module, client)
-    except GuardrailError as exc:
-        module.fail_json(msg="Refused by a guardrail, nothing was sent: " + "; ".join(exc.problems) + ".",
-                         problems=exc.problems, api_calls=client.api_calls if client else {})
-    except MimecastError as exc:
-        module.fail_json(msg=str(exc), error=exc.as_dict(), api_calls=client.api_calls if client else {})
-    result["api_calls"] = client.api_calls
-    if module._diff:
-        result["diff"] = {"before": result["before"], "after": result["after"]}
-    module.exit_json(**result)
+    run_exo_module(module, run)
 
 
 if __name__ == "__main__":
